@@ -1,0 +1,61 @@
+"""Mark the words of a title that a query matched, in the title's own script."""
+
+from __future__ import annotations
+
+from whoosh.support.levenshtein import distance
+
+from index.analysis import (
+    WORD_PATTERN,
+    analyze,
+    search_keys,
+    stem_analyzer,
+    strip_apostrophe_suffix,
+    turkic_lower,
+    unify_letters,
+)
+from index.query import QueryWord
+from index.schema import TURKIC_LANGUAGES, key_text
+
+Segment = tuple[str, bool]
+
+
+def _word_matches(word: str, language: str, query_words: list[QueryWord]) -> bool:
+    lowered = turkic_lower(strip_apostrophe_suffix(word))
+    exact = unify_letters(lowered)
+    keys = set(search_keys(lowered, language))
+    stems: set[str] = set()
+    stem_lang = language if language in ("ru", "tr", "en") else None
+    if stem_lang:
+        stems |= {s for g in analyze(stem_analyzer(stem_lang), word) for s in g}
+    if language in TURKIC_LANGUAGES:
+        stems |= {s for g in analyze(stem_analyzer("turkic"), word) for s in g}
+    for q in query_words:
+        if q.exact == exact or keys & set(q.keys) or stems & q.all_stems():
+            return True
+        if q.typos and any(
+            distance(k, qk) <= q.typos and k[:1] == qk[:1] for k in keys for qk in q.keys[:2]
+        ):
+            return True
+    return False
+
+
+def highlight(
+    title: str, language: str, script: str, query_words: list[QueryWord]
+) -> list[Segment]:
+    """Split `title` into (text, matched) segments; joined they give the title back."""
+    if not query_words:
+        return [(title, False)]
+    keyed = key_text(title, language, script)
+    segments: list[Segment] = []
+    position = 0
+    for match in WORD_PATTERN.finditer(keyed):
+        start, end = match.span()
+        if not _word_matches(match.group(), language, query_words):
+            continue
+        if start > position:
+            segments.append((title[position:start], False))
+        segments.append((title[start:end], True))
+        position = end
+    if position < len(title):
+        segments.append((title[position:], False))
+    return segments

@@ -1,0 +1,175 @@
+"""Turn what a reader typed into a Whoosh query.
+
+Input is plain text, never query syntax: quotes, colons, `AND`, brackets are just characters,
+and words are taken from at most `MAX_QUERY_CHARS` characters (and `MAX_QUERY_WORDS` words).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from stdnum import isbn as stdnum_isbn
+from whoosh import query as wq
+
+from index.analysis import (
+    analyze,
+    search_keys,
+    stem_analyzer,
+    strip_apostrophe_suffix,
+    turkic_lower,
+    unify_letters,
+    words,
+)
+from index.schema import STEM_LANGUAGES, title_signature
+
+MAX_QUERY_CHARS = 256
+MAX_QUERY_WORDS = 12
+
+# Field weights: an exact word outranks a folded or transliterated one, which outranks a
+# stem, which outranks a typo.
+W_EXACT_TITLE = 4.0
+W_EXACT_AUTHOR = 4.0
+W_KEY_TITLE = 2.0
+W_KEY_AUTHOR = 2.5
+W_SUBJECT = 1.0
+W_OTHER = 0.3
+W_STEM = 1.0
+W_TYPO = 0.4
+W_TITLE_SIGNATURE = 10.0
+W_ISBN = 50.0
+
+TYPO_FIELDS = ("title_key", "authors_key")
+MAX_TYPO_TERMS = 24
+
+_STEMMERS = {lang: stem_analyzer(lang) for lang in STEM_LANGUAGES}
+
+
+def allowed_typos(word: str) -> int:
+    """Meilisearch's rule: one typo from 5 letters, two from 9."""
+    if len(word) >= 9:
+        return 2
+    if len(word) >= 5:
+        return 1
+    return 0
+
+
+@dataclass
+class QueryWord:
+    """One typed word and every form it is matched by."""
+
+    typed: str
+    exact: str
+    keys: list[str]
+    stems: dict[str, list[str]] = field(default_factory=dict)
+    typos: int = 0
+    # field -> index terms within `typos` edits of the word's first key (see expand_typos)
+    typo_terms: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, typed: str) -> QueryWord | None:
+        lowered = turkic_lower(strip_apostrophe_suffix(typed))
+        keys = search_keys(lowered)
+        if not keys:
+            return None
+        stems = {}
+        for lang, analyzer in _STEMMERS.items():
+            found = [s for group in analyze(analyzer, typed) for s in group]
+            if found:
+                stems[lang] = found
+        return cls(typed, unify_letters(lowered), keys, stems, allowed_typos(lowered))
+
+    def all_stems(self) -> set[str]:
+        return {s for values in self.stems.values() for s in values}
+
+    def to_query(self, fuzzy: bool = True) -> wq.Query:
+        clauses: list[wq.Query] = [
+            wq.Term("title_exact", self.exact, boost=W_EXACT_TITLE),
+            wq.Term("authors_exact", self.exact, boost=W_EXACT_AUTHOR),
+        ]
+        for key in self.keys:
+            clauses += [
+                wq.Term("title_key", key, boost=W_KEY_TITLE),
+                wq.Term("authors_key", key, boost=W_KEY_AUTHOR),
+                wq.Term("subjects_key", key, boost=W_SUBJECT),
+                wq.Term("other_key", key, boost=W_OTHER),
+            ]
+        for lang, stems in self.stems.items():
+            clauses += [wq.Term(f"title_stem_{lang}", s, boost=W_STEM) for s in stems]
+        for stem in self.all_stems():
+            clauses.append(wq.Term("subject_stems", stem, boost=W_SUBJECT))
+        for stem in self.stems.get("turkic", ()):
+            clauses.append(wq.Term("authors_stem", stem, boost=W_STEM))
+        if fuzzy:
+            for fieldname, terms in self.typo_terms.items():
+                clauses += [wq.Term(fieldname, t, boost=W_TYPO) for t in terms]
+        return wq.Or(clauses)
+
+    def expand_typos(self, reader) -> None:
+        """Find the index terms one or two typos away, once, so that every pass of a
+        search reuses them (Whoosh's FuzzyTerm would walk the term list on each pass)."""
+        if not self.typos or self.typo_terms:
+            return
+        key = self.keys[0]
+        for fieldname in TYPO_FIELDS:
+            found = [
+                t
+                for t in reader.terms_within(fieldname, key, self.typos, prefix=1)
+                if t not in self.keys
+            ]
+            self.typo_terms[fieldname] = sorted(found)[:MAX_TYPO_TERMS]
+
+    def prefix_query(self) -> wq.Query:
+        """The word as the start of a title or author word (autocomplete)."""
+        clauses: list[wq.Query] = []
+        for key in self.keys:
+            clauses += [wq.Prefix("title_key", key), wq.Prefix("authors_key", key)]
+        return wq.Or(clauses)
+
+
+def as_isbn13(text: str) -> str | None:
+    """The ISBN-13 a query is, if the whole query is a valid ISBN-10 or -13."""
+    compact = re.sub(r"[\s\-‐‑–]", "", text.strip())
+    compact = re.sub(r"^(?i:isbn):?", "", compact)
+    if not re.fullmatch(r"\d{9}[\dXx]|\d{13}", compact):
+        return None
+    try:
+        return stdnum_isbn.to_isbn13(stdnum_isbn.validate(compact)).replace("-", "")
+    except Exception:  # stdnum raises several ValidationError subclasses
+        return None
+
+
+@dataclass
+class ParsedQuery:
+    text: str
+    words: list[QueryWord]
+    isbn13: str | None
+
+    @classmethod
+    def parse(cls, text: str) -> ParsedQuery:
+        text = (text or "")[:MAX_QUERY_CHARS]
+        parsed = [QueryWord.parse(w) for w in words(text)[:MAX_QUERY_WORDS]]
+        return cls(text, [w for w in parsed if w], as_isbn13(text))
+
+    @property
+    def empty(self) -> bool:
+        return not self.words and not self.isbn13
+
+    def to_query(self, require_all: bool = True) -> wq.Query:
+        """All words must match (or, relaxed, any word); a full title or ISBN adds a bonus."""
+        clauses: list[wq.Query] = []
+        if self.words:
+            word_queries = [w.to_query() for w in self.words]
+            combined = wq.And(word_queries) if require_all else wq.Or(word_queries)
+            clauses.append(combined)
+            signature = title_signature(self.text)
+            if signature:
+                clauses.append(wq.Term("title_sig", signature, boost=W_TITLE_SIGNATURE))
+        if self.isbn13:
+            clauses.append(wq.Term("isbn", self.isbn13, boost=W_ISBN))
+        return wq.Or(clauses) if len(clauses) > 1 else clauses[0]
+
+    def prefix_query(self) -> wq.Query:
+        """Complete words, the last one as a prefix."""
+        *complete, last = self.words
+        return wq.And([w.to_query(fuzzy=False) for w in complete] + [last.prefix_query()])

@@ -1,0 +1,157 @@
+"""The Whoosh schema and how a catalog record (a plain dict) becomes an index document."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from babel import Locale, UnknownLocaleError
+from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+
+from index.analysis import analyze, exact_analyzer, fold, key_analyzer, stem_analyzer
+from index.collation import SORT_LOCALES, sort_key
+
+STEM_LANGUAGES = ("ru", "tr", "en", "turkic")
+TURKIC_LANGUAGES = {"az", "kk", "tr", "ky", "uz", "tk", "tt", "ba"}
+
+# Facet name -> index field holding its values.
+FACET_FIELDS = {
+    "language": "language",
+    "library": "libraries",
+    "district": "districts",
+    "donor": "donors",
+    "subject": "subjects",
+    "year": "year",
+}
+
+
+def build_schema() -> Schema:
+    stem_fields = {
+        f"title_stem_{lang}": TEXT(analyzer=stem_analyzer(lang)) for lang in STEM_LANGUAGES
+    }
+    sort_fields = {f"sort_title_{loc}": ID(sortable=True) for loc in SORT_LOCALES}
+    return Schema(
+        id=ID(stored=True, unique=True),
+        work=ID(stored=True),
+        language=ID(stored=True, sortable=True),
+        script=ID(stored=True),
+        libraries=KEYWORD(commas=True, sortable=True),
+        districts=KEYWORD(commas=True, sortable=True),
+        donors=KEYWORD(commas=True, sortable=True),
+        subjects=KEYWORD(commas=True, sortable=True),
+        year=NUMERIC(stored=True, sortable=True),
+        added=NUMERIC(sortable=True),
+        isbn=KEYWORD(),
+        title=STORED(),
+        authors=STORED(),
+        title_sig=ID(),
+        title_exact=TEXT(analyzer=exact_analyzer(), spelling=True),
+        title_key=TEXT(analyzer=key_analyzer()),
+        authors_exact=TEXT(analyzer=exact_analyzer(), spelling=True),
+        authors_key=TEXT(analyzer=key_analyzer()),
+        authors_stem=TEXT(analyzer=stem_analyzer("turkic")),
+        subjects_key=TEXT(analyzer=key_analyzer()),
+        subject_stems=KEYWORD(),
+        other_key=TEXT(analyzer=key_analyzer()),
+        **stem_fields,
+        **sort_fields,
+    )
+
+
+def key_text(text: str, language: str | None, script: str | None) -> str:
+    """Text prepared for the key fields.
+
+    Azerbaijani Cyrillic writes Latin q as г; knowing the record is Azerbaijani Cyrillic
+    settles what a query word cannot, so г is rewritten letter for letter (offsets kept).
+    """
+    if language == "az" and script == "Cyrl":
+        return text.replace("г", "q").replace("Г", "Q")
+    return text
+
+
+def stems_of(texts: list[str]) -> str:
+    """Every stem of every word under every stemmer: subject headings come in all five
+    portal languages, so each is stemmed the way any reader's query word may be."""
+    found: set[str] = set()
+    for text in texts:
+        for analyzer in _STEMMERS:
+            found.update(s for group in analyze(analyzer, text) for s in group)
+    return " ".join(sorted(found))
+
+
+_STEMMERS = [stem_analyzer(lang) for lang in STEM_LANGUAGES]
+
+
+def title_signature(title: str) -> str:
+    """One canonical key for a whole title, to rank a typed-in full title first."""
+    return fold(title)
+
+
+@cache
+def language_names(code: str) -> tuple[str, ...]:
+    """A language's name in each portal language ("Kazakh epics" finds Kazakh books)."""
+    names = []
+    for ui in SORT_LOCALES:
+        try:
+            name = Locale(ui).languages.get(code)
+        except (ValueError, UnknownLocaleError):
+            name = None
+        if name:
+            names.append(name)
+    return tuple(names)
+
+
+def to_document(record: dict) -> dict:
+    """A catalog record dict -> the fields Whoosh stores and indexes.
+
+    Expected keys: id, title, language, script, authors, translators, work, publisher, year,
+    isbn13, isbn10, subjects, subject_labels, libraries, districts, donors, added (int days).
+    Missing optional keys are fine.
+    """
+    language = record.get("language") or ""
+    script = record.get("script") or ""
+    title = record["title"]
+    people = list(record.get("authors") or []) + list(record.get("translators") or [])
+    people_text = "; ".join(people)
+    subject_labels = list(record.get("subject_labels") or record.get("subjects") or [])
+    doc = {
+        "id": record["id"],
+        "work": record.get("work") or record["id"],
+        "language": language,
+        "script": script,
+        "libraries": ",".join(record.get("libraries") or []),
+        "districts": ",".join(record.get("districts") or []),
+        "donors": ",".join(record.get("donors") or []),
+        "subjects": ",".join(record.get("subjects") or []),
+        "isbn": " ".join(v for v in (record.get("isbn13"), record.get("isbn10")) if v),
+        "title": title,
+        "authors": list(record.get("authors") or []),
+        "title_sig": title_signature(key_text(title, language, script)),
+        "title_exact": title,
+        "title_key": key_text(title, language, script),
+        "authors_exact": people_text,
+        "authors_key": key_text(people_text, language, script),
+        "authors_stem": key_text(people_text, language, script),
+        "subjects_key": " ; ".join(subject_labels),
+        "subject_stems": stems_of(subject_labels),
+        "other_key": " ".join(
+            v
+            for v in (
+                record.get("publisher") or "",
+                record.get("work") or "",
+                *language_names(language),
+            )
+            if v
+        ),
+    }
+    if record.get("year"):
+        doc["year"] = int(record["year"])
+    if record.get("added") is not None:
+        doc["added"] = int(record["added"])
+    stem_language = language if language in ("ru", "tr", "en") else None
+    if stem_language:
+        doc[f"title_stem_{stem_language}"] = title
+    if language in TURKIC_LANGUAGES:
+        doc["title_stem_turkic"] = key_text(title, language, script)
+    for loc in SORT_LOCALES:
+        doc[f"sort_title_{loc}"] = sort_key(title, loc)
+    return doc

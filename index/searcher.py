@@ -1,0 +1,250 @@
+"""Run a reader's search: ranked ids, facets with counts, editions of the same work,
+highlights and a "did you mean" suggestion."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from whoosh import query as wq
+from whoosh import sorting
+from whoosh.searching import Searcher
+
+from index.collation import SORT_LOCALES
+from index.highlight import Segment, highlight
+from index.query import ParsedQuery, QueryWord
+
+SORTS = ("relevance", "title", "year", "newest")
+MAX_PER_PAGE = 100
+EDITION_SOURCES = 30  # how many top hits bring in the other editions of their work
+EDITION_FACTOR = 0.9  # an edition ranks just below the hit that brought it in
+FEW_RESULTS = 3  # below this, look for a "did you mean"
+
+FACET_FIELDS = {
+    "language": ("language", False),
+    "library": ("libraries", True),
+    "district": ("districts", True),
+    "donor": ("donors", True),
+    "subject": ("subjects", True),
+    "year": ("year", False),
+}
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    text: str = ""
+    filters: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    year_from: int | None = None
+    year_to: int | None = None
+    sort: str = "relevance"
+    locale: str = "en"
+    page: int = 1
+    per_page: int = 20
+    facets: bool = True
+
+
+@dataclass
+class Hit:
+    id: str
+    score: float
+    title: str
+    language: str
+    highlight: list[Segment]
+
+
+@dataclass
+class Facet:
+    value: str
+    count: int
+
+
+@dataclass
+class SearchResult:
+    text: str
+    total: int
+    page: int
+    per_page: int
+    hits: list[Hit]
+    facets: dict[str, list[Facet]]
+    suggestion: str | None = None
+    relaxed: bool = False  # no record had every word; records with some words are shown
+
+
+@dataclass
+class Suggestion:
+    id: str
+    title: str
+    authors: list[str]
+    language: str
+
+
+def filter_query(request: SearchRequest) -> wq.Query | None:
+    clauses: list[wq.Query] = []
+    for name, values in request.filters.items():
+        if name not in FACET_FIELDS or name == "year" or not values:
+            continue
+        fieldname = FACET_FIELDS[name][0]
+        clauses.append(wq.Or([wq.Term(fieldname, str(v)) for v in values]))
+    if request.year_from is not None or request.year_to is not None:
+        clauses.append(wq.NumericRange("year", request.year_from, request.year_to))
+    years = request.filters.get("year")
+    if years:
+        clauses.append(wq.Or([wq.Term("year", int(y)) for y in years if str(y).isdigit()]))
+    if not clauses:
+        return None
+    return wq.And(clauses) if len(clauses) > 1 else clauses[0]
+
+
+def _facets() -> sorting.Facets:
+    facets = sorting.Facets()
+    for name, (fieldname, multi) in FACET_FIELDS.items():
+        facets.add_facet(
+            name, sorting.FieldFacet(fieldname, allow_overlap=multi, maptype=sorting.Count)
+        )
+    return facets
+
+
+def _sorted_by(request: SearchRequest):
+    if request.sort == "title":
+        locale = request.locale if request.locale in SORT_LOCALES else "en"
+        return sorting.FieldFacet(f"sort_title_{locale}")
+    if request.sort == "year":
+        return sorting.FieldFacet("year", reverse=True)
+    if request.sort == "newest":
+        return sorting.FieldFacet("added", reverse=True)
+    return None
+
+
+def _with_editions(searcher: Searcher, direct: wq.Query, flt: wq.Query | None) -> wq.Query:
+    """The direct query plus, for each top hit's work, the other editions scored just below
+    that hit: a title in one language also finds its translations."""
+    top = searcher.search(direct, filter=flt, limit=EDITION_SOURCES)
+    best: dict[str, float] = {}
+    for hit in top:
+        work = hit.get("work")
+        if work and work not in best:
+            best[work] = hit.score
+    if not best:
+        return direct
+    editions = [
+        wq.ConstantScoreQuery(wq.Term("work", work), score=score * EDITION_FACTOR)
+        for work, score in best.items()
+    ]
+    return wq.Or([direct, *editions])
+
+
+def _run(searcher: Searcher, request: SearchRequest, parsed: ParsedQuery, require_all: bool):
+    flt = filter_query(request)
+    if parsed.empty:
+        q: wq.Query = wq.Every()
+        sortedby = _sorted_by(request) or sorting.FieldFacet("added", reverse=True)
+    else:
+        q = parsed.to_query(require_all=require_all)
+        if request.sort == "relevance":
+            q = _with_editions(searcher, q, flt)
+        sortedby = _sorted_by(request)
+    per_page = max(1, min(request.per_page, MAX_PER_PAGE))
+    page = max(1, request.page)
+    results = searcher.search(
+        q,
+        filter=flt,
+        limit=page * per_page,
+        sortedby=sortedby,
+        groupedby=_facets() if request.facets else None,
+    )
+    return results, page, per_page
+
+
+def _facet_counts(results) -> dict[str, list[Facet]]:
+    out: dict[str, list[Facet]] = {}
+    for name in FACET_FIELDS:
+        try:
+            groups = results.groups(name)
+        except KeyError:
+            continue
+        facets = [
+            Facet(str(value), count) for value, count in groups.items() if value not in (None, "")
+        ]
+        facets.sort(key=lambda f: (-f.count, f.value))
+        out[name] = facets
+    return out
+
+
+def _suggestion(searcher: Searcher, parsed: ParsedQuery, total: int) -> str | None:
+    """A respelling of the query from words in titles and names, if it finds more."""
+    changed = False
+    respelled = []
+    for word in parsed.words:
+        candidate = word.exact
+        for fieldname in ("title_exact", "authors_exact"):
+            found = searcher.suggest(fieldname, word.exact, limit=1, maxdist=2)
+            if found and found[0] != word.exact:
+                candidate, changed = found[0], True
+                break
+            if found:
+                break
+        respelled.append(candidate)
+    if not changed:
+        return None
+    text = " ".join(respelled)
+    better = ParsedQuery.parse(text)
+    if (
+        searcher.search(better.to_query(), limit=1).scored_length()
+        and len(searcher.search(better.to_query(), limit=None)) > total
+    ):
+        return text
+    return None
+
+
+def search(searcher: Searcher, request: SearchRequest) -> SearchResult:
+    parsed = ParsedQuery.parse(request.text)
+    for word in parsed.words:
+        word.expand_typos(searcher.reader())
+    results, page, per_page = _run(searcher, request, parsed, require_all=True)
+    relaxed = False
+    if not parsed.empty and results.is_empty() and len(parsed.words) > 1:
+        results, page, per_page = _run(searcher, request, parsed, require_all=False)
+        relaxed = not results.is_empty()
+    total = len(results)
+    start = (page - 1) * per_page
+    hits = [
+        Hit(
+            id=h["id"],
+            score=float(h.score or 0.0),
+            title=h["title"],
+            language=h.get("language", ""),
+            highlight=highlight(
+                h["title"], h.get("language", ""), h.get("script", ""), parsed.words
+            ),
+        )
+        for h in results[start : start + per_page]
+    ]
+    suggestion = None
+    if parsed.words and (total < FEW_RESULTS or relaxed):
+        suggestion = _suggestion(searcher, parsed, 0 if relaxed else total)
+    return SearchResult(
+        text=parsed.text,
+        total=total,
+        page=page,
+        per_page=per_page,
+        hits=hits,
+        facets=_facet_counts(results) if request.facets else {},
+        suggestion=suggestion,
+        relaxed=relaxed,
+    )
+
+
+def suggest(searcher: Searcher, text: str, limit: int = 8) -> list[Suggestion]:
+    """Records whose title or author starts like what is typed so far."""
+    parsed = ParsedQuery.parse(text)
+    if not parsed.words:
+        return []
+    results = searcher.search(parsed.prefix_query(), limit=limit)
+    return [
+        Suggestion(h["id"], h["title"], list(h.get("authors") or []), h.get("language", ""))
+        for h in results
+    ]
+
+
+def hit_words(text: str) -> list[QueryWord]:
+    return ParsedQuery.parse(text).words

@@ -1,0 +1,192 @@
+"""The on-disk index: generations, one writer at a time, atomic rebuilds, fresh searchers.
+
+Layout inside the data folder::
+
+    index            -> symlink to the current generation
+    index.<stamp>/   one complete Whoosh index per generation
+
+A rebuild writes a new generation next to the current one and swaps the symlink with one
+`rename`, so readers see either the old or the new index, never an empty one. Every process
+checks the symlink and the index's own generation at most every `REFRESH_SECONDS`, so a
+commit made by any process is searched by all of them within a second.
+
+Never point this at a folder from an untrusted source: Whoosh stores its schema as a pickle.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh.searching import Searcher
+
+from index import searcher as search_api
+from index.schema import build_schema, to_document
+
+REFRESH_SECONDS = 0.25
+WRITE_TIMEOUT_SECONDS = 120.0
+KEEP_GENERATIONS = 2
+
+
+class IndexUnavailable(RuntimeError):
+    """The index folder is missing or cannot be opened."""
+
+
+class SearchIndex:
+    def __init__(self, path: Path | str, write_timeout: float = WRITE_TIMEOUT_SECONDS):
+        self.path = Path(path)
+        self.write_timeout = write_timeout
+        self._lock = threading.RLock()
+        self._target: str | None = None
+        self._ix = None
+        self._searcher: Searcher | None = None
+        self._checked = 0.0
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def exists(self) -> bool:
+        return self.path.is_symlink() and whoosh_index.exists_in(str(self.path))
+
+    def healthy(self) -> bool:
+        """True if the current generation opens and can be searched."""
+        try:
+            with self.searching() as searcher:
+                searcher.doc_count()
+            return True
+        except Exception:  # any corruption shows up as a different exception type
+            return False
+
+    def create(self) -> None:
+        """Start with an empty generation (replacing whatever was there)."""
+        self._swap_to(self._new_generation())
+
+    def _new_generation(self) -> Path:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        generation = self.path.parent / f"{self.path.name}.{time.time_ns()}"
+        generation.mkdir()
+        whoosh_index.create_in(str(generation), build_schema())
+        return generation
+
+    def _swap_to(self, generation: Path) -> None:
+        if self.path.exists() and not self.path.is_symlink():
+            # An old-style plain folder: move it aside so the symlink can take its name.
+            self.path.rename(self.path.parent / f"{self.path.name}.{time.time_ns()}.old")
+        link = self.path.parent / f".{self.path.name}.link-{os.getpid()}"
+        if link.is_symlink():
+            link.unlink()
+        link.symlink_to(generation.name)
+        os.replace(link, self.path)
+        self._remove_old_generations(keep=generation)
+
+    def _remove_old_generations(self, keep: Path) -> None:
+        prefix = f"{self.path.name}."
+        generations = sorted(
+            p
+            for p in self.path.parent.iterdir()
+            if p.name.startswith(prefix) and p.is_dir() and p != keep
+        )
+        # The previous generation stays so that searchers still holding it can finish.
+        for old in generations[: max(0, len(generations) - (KEEP_GENERATIONS - 1))]:
+            shutil.rmtree(old, ignore_errors=True)
+
+    # --- writing --------------------------------------------------------------------------
+
+    def _writer(self, ix):
+        return ix.writer(timeout=self.write_timeout, delay=0.05, limitmb=256)
+
+    def update(self, records: Iterable[dict], delete_ids: Iterable[str] = ()) -> int:
+        """Add or replace the given records and delete the given ids, in one commit."""
+        ix = whoosh_index.open_dir(str(self.path))
+        writer = self._writer(ix)
+        count = 0
+        try:
+            for record_id in delete_ids:
+                writer.delete_by_term("id", record_id)
+            for record in records:
+                writer.update_document(**to_document(record))
+                count += 1
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+        return count
+
+    def rebuild(
+        self, records: Iterable[dict], progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Index every record into a new generation, then swap it in atomically."""
+        generation = self._new_generation()
+        ix = whoosh_index.open_dir(str(generation))
+        writer = self._writer(ix)
+        count = 0
+        try:
+            for record in records:
+                writer.add_document(**to_document(record))
+                count += 1
+                if progress and count % 500 == 0:
+                    progress(count)
+        except BaseException:
+            writer.cancel()
+            shutil.rmtree(generation, ignore_errors=True)
+            raise
+        writer.commit()
+        if progress:
+            progress(count)
+        self._swap_to(generation)
+        return count
+
+    # --- reading --------------------------------------------------------------------------
+
+    @contextmanager
+    def searching(self):
+        """A searcher that reflects every commit made up to `REFRESH_SECONDS` ago."""
+        with self._lock:
+            yield self._current_searcher()
+
+    def _current_searcher(self) -> Searcher:
+        now = time.monotonic()
+        if self._searcher is not None and now - self._checked < REFRESH_SECONDS:
+            return self._searcher
+        self._checked = now
+        try:
+            target = os.readlink(self.path)
+        except OSError as error:
+            raise IndexUnavailable(f"no index at {self.path}") from error
+        if target != self._target or self._searcher is None:
+            if self._searcher is not None:
+                self._searcher.close()
+            self._ix = whoosh_index.open_dir(str(self.path.parent / target))
+            self._searcher = self._ix.searcher()
+            self._target = target
+        elif not self._searcher.up_to_date():
+            self._searcher = self._searcher.refresh()
+        return self._searcher
+
+    def search(self, request: search_api.SearchRequest) -> search_api.SearchResult:
+        with self.searching() as searcher:
+            return search_api.search(searcher, request)
+
+    def suggest(self, text: str, limit: int = 8) -> list[search_api.Suggestion]:
+        with self.searching() as searcher:
+            return search_api.suggest(searcher, text, limit)
+
+    def doc_count(self) -> int:
+        with self.searching() as searcher:
+            return searcher.doc_count()
+
+    def stored_ids(self) -> set[str]:
+        with self.searching() as searcher:
+            return {fields["id"] for fields in searcher.all_stored_fields()}
+
+    def close(self) -> None:
+        with self._lock:
+            if self._searcher is not None:
+                self._searcher.close()
+            self._searcher = None
+            self._target = None

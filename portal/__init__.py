@@ -1,0 +1,1 @@
+"""The Karabakh library books portal: catalog store, web app and command line."""

@@ -1,0 +1,366 @@
+"""The catalog: the source of truth, and the one write path that keeps the index in step.
+
+Every change (an import, later a librarian's edit) is one database transaction; once it has
+committed, the records it touched are re-indexed in one index commit.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select
+
+from index import SearchIndex
+from portal.catalog import models
+from portal.catalog.csvformat import (
+    CatalogFileError,
+    ParsedFile,
+    isbn10,
+    parse_catalog_csv,
+    write_catalog_csv,
+)
+from portal.catalog.db import migrate, open_engine, sqlite_url, writing
+from portal.catalog.imports import ImportReport, apply_import
+from portal.catalog.reference import LANGUAGES, subjects
+
+EPOCH = date(1970, 1, 1)
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+
+
+class DryRun(Exception):
+    """Raised inside an import transaction to roll it back after validation."""
+
+
+@dataclass
+class DataPaths:
+    root: Path
+
+    @property
+    def database(self) -> Path:
+        return self.root / "catalog.sqlite3"
+
+    @property
+    def index(self) -> Path:
+        return self.root / "index"
+
+
+def _json_list(value: str | None) -> list[str]:
+    return json.loads(value) if value else []
+
+
+class Catalog:
+    def __init__(self, engine: Engine, search_index: SearchIndex):
+        self.engine = engine
+        self.index = search_index
+
+    @classmethod
+    def open(cls, data_dir: Path | str, database_url: str | None = None) -> Catalog:
+        """Open (creating if needed) the catalog in a data folder and migrate it."""
+        paths = DataPaths(Path(data_dir))
+        paths.root.mkdir(parents=True, exist_ok=True)
+        engine = open_engine(database_url or sqlite_url(paths.database))
+        migrate(engine)
+        return cls(engine, SearchIndex(paths.index))
+
+    def close(self) -> None:
+        self.index.close()
+        self.engine.dispose()
+
+    # --- reference data -------------------------------------------------------------------
+
+    def library_codes(self) -> set[str]:
+        with self.engine.connect() as conn:
+            return set(conn.execute(select(models.libraries.c.code)).scalars())
+
+    def libraries(self) -> list[dict]:
+        with self.engine.connect() as conn:
+            return [
+                dict(r)
+                for r in conn.execute(
+                    select(models.libraries).order_by(models.libraries.c.code)
+                ).mappings()
+            ]
+
+    def districts(self) -> dict[str, dict]:
+        with self.engine.connect() as conn:
+            return {r["code"]: dict(r) for r in conn.execute(select(models.districts)).mappings()}
+
+    def donors(self) -> dict[str, dict]:
+        with self.engine.connect() as conn:
+            return {r["code"]: dict(r) for r in conn.execute(select(models.donors)).mappings()}
+
+    def record_count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(models.records)).scalar_one()
+
+    # --- imports --------------------------------------------------------------------------
+
+    def parse_files(self, files: Iterable[tuple[str, bytes]]) -> list[ParsedFile]:
+        """Validate every file; raises CatalogFileError with the problems of all of them."""
+        libraries = self.library_codes()
+        parsed, problems = [], []
+        for source, data in files:
+            if len(data) > MAX_IMPORT_BYTES:
+                problems.append(f"{source}: larger than {MAX_IMPORT_BYTES // 2**20} MB")
+                continue
+            try:
+                parsed.append(parse_catalog_csv(data, source, libraries))
+            except CatalogFileError as error:
+                problems.extend(error.problems)
+        if problems:
+            raise CatalogFileError(problems)
+        return parsed
+
+    def import_files(
+        self, files: Iterable[tuple[str, bytes]], actor: str = "cli", dry_run: bool = False
+    ) -> ImportReport:
+        """Import Catalog CSV files all-or-nothing, then index what changed."""
+        parsed = self.parse_files(files)
+        report = None
+        try:
+            with writing(self.engine) as conn:
+                report = apply_import(conn, parsed, actor=actor, dry_run=dry_run)
+                if dry_run:
+                    raise DryRun
+        except DryRun:
+            return report
+        self.reindex_records(report.changed_ids)
+        return report
+
+    def import_paths(
+        self, paths: Iterable[Path], actor: str = "cli", dry_run: bool = False
+    ) -> ImportReport:
+        return self.import_files(((str(p), Path(p).read_bytes()) for p in paths), actor, dry_run)
+
+    # --- index documents ------------------------------------------------------------------
+
+    def documents(self, ids: Iterable[str] | None = None) -> Iterator[dict]:
+        """Records as the plain dicts the index takes, with their current holdings."""
+        with self.engine.connect() as conn:
+            library_district = dict(
+                conn.execute(select(models.libraries.c.code, models.libraries.c.district)).all()
+            )
+            query = select(models.records).order_by(models.records.c.id)
+            id_list = None if ids is None else sorted(set(ids))
+            chunks = (
+                [None]
+                if id_list is None
+                else [id_list[i : i + 500] for i in range(0, len(id_list), 500)]
+            )
+            subject_names = subjects()
+            for chunk in chunks:
+                q = query if chunk is None else query.where(models.records.c.id.in_(chunk))
+                rows = conn.execute(q).mappings().all()
+                held = self._holdings_summary(conn, None if chunk is None else chunk)
+                for row in rows:
+                    summary = held.get(row["id"], {})
+                    subject_keys = _json_list(row["subjects"])
+                    labels = [
+                        name
+                        for key in subject_keys
+                        for name in subject_names.get(key, {key: key}).values()
+                    ]
+                    libraries = sorted(summary.get("libraries", ()))
+                    yield {
+                        "id": row["id"],
+                        "title": row["title"],
+                        "language": row["language"],
+                        "script": row["script"],
+                        "authors": _json_list(row["authors"]),
+                        "translators": _json_list(row["translators"]),
+                        "work": row["work"],
+                        "publisher": row["publisher"],
+                        "year": row["year"],
+                        "isbn13": row["isbn"],
+                        "isbn10": isbn10(row["isbn"]),
+                        "subjects": subject_keys,
+                        "subject_labels": sorted(set(labels)),
+                        "libraries": libraries,
+                        "districts": sorted({library_district[c] for c in libraries}),
+                        "donors": sorted(summary.get("donors", ())),
+                        "added": (summary["last_added"] - EPOCH).days
+                        if summary.get("last_added")
+                        else None,
+                    }
+
+    def _holdings_summary(self, conn, ids: list[str] | None) -> dict[str, dict]:
+        h, e = models.holdings, models.holding_events
+        q = select(h.c.record_id, h.c.library, h.c.copies, h.c.last_added).where(h.c.copies > 0)
+        dq = select(e.c.record_id, e.c.donor).where(e.c.donor.is_not(None)).distinct()
+        if ids is not None:
+            q = q.where(h.c.record_id.in_(ids))
+            dq = dq.where(e.c.record_id.in_(ids))
+        summary: dict[str, dict] = defaultdict(
+            lambda: {"libraries": set(), "donors": set(), "last_added": None}
+        )
+        for record_id, library, _copies, last_added in conn.execute(q):
+            entry = summary[record_id]
+            entry["libraries"].add(library)
+            if entry["last_added"] is None or last_added > entry["last_added"]:
+                entry["last_added"] = last_added
+        for record_id, donor in conn.execute(dq):
+            summary[record_id]["donors"].add(donor)
+        return summary
+
+    def reindex_records(self, ids: Iterable[str]) -> int:
+        ids = set(ids)
+        if not ids:
+            return 0
+        if not self.index.exists():
+            return self.rebuild_index()
+        found = list(self.documents(ids))
+        missing = ids - {doc["id"] for doc in found}
+        return self.index.update(found, delete_ids=missing)
+
+    def rebuild_index(self, progress: Callable[[int], None] | None = None) -> int:
+        """Build a fresh index generation from the catalog and swap it in.
+
+        Changes committed while the rebuild runs are re-indexed right after the swap, so a
+        librarian's edit during a reindex is never lost.
+        """
+        with self.engine.connect() as conn:
+            started = conn.execute(select(func.max(models.records.c.updated_at))).scalar()
+            last_event = conn.execute(select(func.max(models.holding_events.c.id))).scalar()
+        count = self.index.rebuild(self.documents(), progress=progress)
+        with self.engine.connect() as conn:
+            changed = set()
+            if started is not None:
+                changed |= set(
+                    conn.execute(
+                        select(models.records.c.id).where(models.records.c.updated_at > started)
+                    ).scalars()
+                )
+            changed |= set(
+                conn.execute(
+                    select(models.holding_events.c.record_id).where(
+                        models.holding_events.c.id > (last_event or 0)
+                    )
+                ).scalars()
+            )
+        if changed:
+            self.index.update(list(self.documents(changed)))
+        return count
+
+    # --- reading for the web and the CLI --------------------------------------------------
+
+    def records(self, ids: list[str]) -> dict[str, dict]:
+        if not ids:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(models.records).where(models.records.c.id.in_(ids)))
+            out = {}
+            for row in rows.mappings():
+                record = dict(row)
+                for key in ("authors", "translators", "subjects"):
+                    record[key] = _json_list(record[key])
+                out[row["id"]] = record
+            return out
+
+    def holdings(self, ids: list[str]) -> dict[str, list[dict]]:
+        """Record id -> [{library, copies}] for libraries holding at least one copy."""
+        out: dict[str, list[dict]] = defaultdict(list)
+        if not ids:
+            return out
+        h = models.holdings
+        with self.engine.connect() as conn:
+            q = (
+                select(h.c.record_id, h.c.library, h.c.copies)
+                .where(h.c.record_id.in_(ids), h.c.copies > 0)
+                .order_by(h.c.record_id, h.c.copies.desc(), h.c.library)
+            )
+            for record_id, library, copies in conn.execute(q):
+                out[record_id].append({"library": library, "copies": copies})
+        return out
+
+    def editions(self, work: str, exclude: str | None = None) -> list[dict]:
+        with self.engine.connect() as conn:
+            q = select(models.records.c.id).where(models.records.c.work == work)
+            ids = [i for i in conn.execute(q).scalars() if i != exclude]
+        records = self.records(ids)
+        return [records[i] for i in sorted(records)]
+
+    def totals(self) -> dict[str, int]:
+        """Campaign figures: records, copies, libraries holding books, donors, languages."""
+        h, r, e = models.holdings, models.records, models.holding_events
+        with self.engine.connect() as conn:
+            return {
+                "records": conn.execute(select(func.count()).select_from(r)).scalar_one(),
+                "copies": conn.execute(select(func.coalesce(func.sum(h.c.copies), 0))).scalar_one(),
+                "libraries": conn.execute(
+                    select(func.count(func.distinct(h.c.library))).where(h.c.copies > 0)
+                ).scalar_one(),
+                "donors": conn.execute(select(func.count(func.distinct(e.c.donor)))).scalar_one(),
+                "languages": conn.execute(
+                    select(func.count(func.distinct(r.c.language)))
+                ).scalar_one(),
+            }
+
+    # --- export ---------------------------------------------------------------------------
+
+    def export_rows(self) -> Iterator[dict[str, str]]:
+        """The catalog as Catalog CSV v1 rows: one row per donation, with its corrections
+        folded in, so that importing the export into an empty catalog gives the same records
+        and donations. (Transfers and withdrawals are ledger events that Catalog CSV v1 has
+        no column for.)
+        """
+        e, r = models.holding_events, models.records
+        donor_names = {code: row["name_en"] for code, row in self.donors().items()}
+        with self.engine.connect() as conn:
+            records = {row["id"]: row for row in conn.execute(select(r)).mappings()}
+            donated = conn.execute(
+                select(
+                    e.c.record_id,
+                    e.c.library,
+                    e.c.donor,
+                    e.c.source_key,
+                    func.min(e.c.event_date),
+                    func.sum(e.c.delta),
+                )
+                .where(e.c.kind.in_(("donation", "correction")))
+                .group_by(e.c.record_id, e.c.library, e.c.donor, e.c.source_key)
+                .order_by(e.c.record_id, e.c.library, func.min(e.c.event_date))
+            ).all()
+        for record_id, library, donor, source_key, day, copies in donated:
+            if copies <= 0:
+                continue
+            record = records[record_id]
+            dated = source_key.rsplit("|", 1)[-1] if source_key else day.isoformat()
+            yield {
+                "record_id": record_id,
+                "title": record["title"],
+                "language": record["language"],
+                "authors": "; ".join(_json_list(record["authors"])),
+                "translators": "; ".join(_json_list(record["translators"])),
+                "work": record["work"],
+                "publisher": record["publisher"],
+                "year": str(record["year"] or ""),
+                "isbn": record["isbn"] or "",
+                "subjects": "; ".join(_json_list(record["subjects"])),
+                "donor": donor_names.get(donor, donor or ""),
+                "donated_on": dated,
+                "library": library,
+                "copies": str(copies),
+            }
+
+    def export_csv(self) -> str:
+        stream = io.StringIO()
+        write_catalog_csv(list(self.export_rows()), stream)
+        return stream.getvalue()
+
+
+def localized(row: dict, lang: str, prefix: str = "name") -> str:
+    """The row's `name_<lang>`, falling back to English, then Azerbaijani."""
+    for candidate in (lang, "en", "az"):
+        value = row.get(f"{prefix}_{candidate}")
+        if value:
+            return value
+    return row.get("code", "")
+
+
+__all__ = ["Catalog", "CatalogFileError", "DataPaths", "LANGUAGES", "localized"]

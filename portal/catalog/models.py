@@ -1,0 +1,132 @@
+"""The catalog's tables (SQLAlchemy Core).
+
+The holdings ledger (`holding_events`) is the history and never loses a row; `holdings` is
+its running total per record and library, kept in the same transaction as each event so
+readers get current copies with one indexed lookup (and `portal check` can verify it).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+LANGUAGES = ("az", "kk", "tr", "ru", "en")
+
+metadata = MetaData()
+
+schema_migrations = Table(
+    "schema_migrations",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("applied_at", DateTime, nullable=False),
+)
+
+districts = Table(
+    "districts",
+    metadata,
+    Column("code", String(16), primary_key=True),
+    *(Column(f"name_{lang}", String(200), nullable=False) for lang in LANGUAGES),
+)
+
+libraries = Table(
+    "libraries",
+    metadata,
+    Column("code", String(16), primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("district", String(16), ForeignKey("districts.code"), nullable=False),
+    *(Column(f"name_{lang}", String(300), nullable=False) for lang in LANGUAGES),
+    Column("address", String(300), nullable=False, default=""),
+    Column("latitude", Float),
+    Column("longitude", Float),
+)
+
+donors = Table(
+    "donors",
+    metadata,
+    Column("code", String(80), primary_key=True),
+    *(Column(f"name_{lang}", String(300), nullable=False) for lang in LANGUAGES),
+)
+
+records = Table(
+    "records",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("script", String(8), nullable=False),
+    Column("authors", Text, nullable=False, default="[]"),  # JSON list
+    Column("translators", Text, nullable=False, default="[]"),  # JSON list
+    Column("work", String(120), nullable=False),
+    Column("publisher", Text, nullable=False, default=""),
+    Column("year", Integer),
+    Column("isbn", String(13)),  # normalized ISBN-13, digits only
+    Column("subjects", Text, nullable=False, default="[]"),  # JSON list of subject keys
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+    Index("ix_records_work", "work"),
+    Index("ix_records_isbn", "isbn"),
+    Index("ix_records_updated_at", "updated_at"),
+)
+
+import_batches = Table(
+    "import_batches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("imported_at", DateTime, nullable=False),
+    Column("actor", String(120), nullable=False, default="cli"),
+)
+
+EVENT_KINDS = ("donation", "correction", "transfer_out", "transfer_in", "withdrawal")
+
+holding_events = Table(
+    "holding_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("record_id", String(64), ForeignKey("records.id"), nullable=False),
+    Column("library", String(16), ForeignKey("libraries.code"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("delta", Integer, nullable=False),  # signed change of copies
+    Column("donor", String(80), ForeignKey("donors.code")),
+    Column("event_date", Date, nullable=False),
+    # record|library|donor|date of a donation row, so re-importing a file changes nothing
+    Column("source_key", String(300)),
+    Column("batch_id", Integer, ForeignKey("import_batches.id")),
+    Column("note", Text, nullable=False, default=""),
+    Column("actor", String(120), nullable=False, default="cli"),
+    Column("created_at", DateTime, nullable=False),
+    CheckConstraint(f"kind IN {EVENT_KINDS!r}", name="ck_event_kind"),
+    Index("ix_events_record_library", "record_id", "library"),
+    Index("ix_events_source_key", "source_key"),
+)
+
+holdings = Table(
+    "holdings",
+    metadata,
+    Column("record_id", String(64), ForeignKey("records.id"), primary_key=True),
+    Column("library", String(16), ForeignKey("libraries.code"), primary_key=True),
+    Column("copies", Integer, nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+    Column("first_added", Date, nullable=False),
+    Column("last_added", Date, nullable=False),
+    CheckConstraint("copies >= 0", name="ck_copies_not_negative"),
+    Index("ix_holdings_library", "library"),
+    UniqueConstraint("record_id", "library"),
+)

@@ -1,0 +1,164 @@
+"""`portal`: a thin command line over the same functions the web layer calls."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from portal.catalog.catalog import Catalog, DataPaths
+from portal.catalog.csvformat import CatalogFileError
+from portal.config import Settings
+from portal.demo import load_demo
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def progress_bar(label: str, total: int | None):
+    """A progress bar on a terminal; nothing when output goes to a file or a pipe."""
+    if not sys.stderr.isatty():
+        yield lambda done: None
+        return
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda done: progress.update(task, completed=done)
+
+
+def open_catalog(settings: Settings) -> Catalog:
+    return Catalog.open(settings.data_dir, settings.database_url)
+
+
+def prepare(settings: Settings, demo: bool = True) -> Catalog:
+    """Create the catalog on an empty data folder (with the demo catalog unless told not
+    to) and make sure a working index exists."""
+    fresh = settings.database_url is None and not DataPaths(settings.data_dir).database.exists()
+    catalog = open_catalog(settings)
+    if fresh and demo:
+        report = load_demo(catalog)
+        err.print(f"demo catalog: {report.summary()}")
+    if not catalog.index.exists() or not catalog.index.healthy():
+        err.print("building the search index from the catalog ...")
+        reindex(catalog)
+    return catalog
+
+
+def reindex(catalog: Catalog) -> int:
+    with progress_bar("reindex", catalog.record_count()) as advance:
+        count = catalog.rebuild_index(progress=advance)
+    err.print(f"reindexed {count} records")
+    return count
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    prepare(settings, demo=not args.no_demo).close()
+    os.environ["PORTAL_DATA_DIR"] = str(settings.data_dir)
+    err.print(f"serving {settings.data_dir} at http://{args.host}:{args.port}")
+    uvicorn.run(
+        "portal.web.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="warning",
+        proxy_headers=False,
+    )
+    return 0
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    catalog = open_catalog(settings)
+    try:
+        report = catalog.import_paths([Path(p) for p in args.files], dry_run=args.dry_run)
+    except CatalogFileError as error:
+        for problem in error.problems:
+            err.print(str(problem), markup=False)
+        err.print(f"nothing imported: {len(error.problems)} problem(s)")
+        return 1
+    except OSError as error:
+        err.print(f"cannot read {error.filename}: {error.strerror}")
+        return 1
+    finally:
+        catalog.close()
+    print(report.summary())
+    return 0
+
+
+def cmd_reindex(_args: argparse.Namespace, settings: Settings) -> int:
+    catalog = open_catalog(settings)
+    try:
+        reindex(catalog)
+    finally:
+        catalog.close()
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    catalog = open_catalog(settings)
+    try:
+        text = catalog.export_csv()
+    finally:
+        catalog.close()
+    target = Path(args.file)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(target)
+    print(f"exported {text.count(chr(10)) - 1} rows to {target}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="portal",
+        description="Karabakh library books portal. Data folder: $PORTAL_DATA_DIR (default ./var).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="create the catalog if needed and serve the portal")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--no-demo",
+        action="store_true",
+        help="start an empty catalog instead of loading the demo catalog",
+    )
+    serve.set_defaults(func=cmd_serve)
+
+    imp = sub.add_parser("import", help="import Catalog CSV v1 files (all or nothing)")
+    imp.add_argument("files", nargs="+", metavar="FILE")
+    imp.add_argument("--dry-run", action="store_true", help="validate and report, write nothing")
+    imp.set_defaults(func=cmd_import)
+
+    rei = sub.add_parser("reindex", help="rebuild the search index and swap it in atomically")
+    rei.set_defaults(func=cmd_reindex)
+
+    exp = sub.add_parser("export", help="write the whole catalog as Catalog CSV v1")
+    exp.add_argument("file", metavar="FILE")
+    exp.set_defaults(func=cmd_export)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace, Settings], int] = args.func
+    return handler(args, Settings.from_env())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
