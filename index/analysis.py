@@ -26,6 +26,7 @@ import itertools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 
 import Stemmer
 from whoosh.analysis import Filter, RegexTokenizer, Token
@@ -265,6 +266,12 @@ def search_keys(word: str, language: str | None = None) -> list[str]:
     >>> "cehov" in search_keys("chekhov")
     True
     """
+    return list(_search_keys(word, language))
+
+
+@lru_cache(maxsize=262_144)
+def _search_keys(word: str, language: str | None) -> tuple[str, ...]:
+    # Words repeat across titles and queries; the cache makes indexing several times faster.
     word = unify_letters(word)
     keys: list[str] = []
     for romanized in cyrillic_to_latin(word, language):
@@ -275,7 +282,7 @@ def search_keys(word: str, language: str | None = None) -> list[str]:
             key = _skeleton(variant)
             if key and key not in keys:
                 keys.append(key)
-    return keys[:MAX_VARIANTS]
+    return tuple(keys[:MAX_VARIANTS])
 
 
 def fold(text: str) -> str:
@@ -382,6 +389,7 @@ _TURKIC_ENDINGS = tuple(
 _MIN_TURKIC_STEM = 3
 
 
+@lru_cache(maxsize=262_144)
 def turkic_stem(key: str) -> str:
     """Strip stacked suffixes from a skeleton key: `kitablarimizda` -> `kitab`.
 

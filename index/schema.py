@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 from babel import Locale, UnknownLocaleError
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
@@ -73,9 +73,15 @@ def stems_of(texts: list[str]) -> str:
     portal languages, so each is stemmed the way any reader's query word may be."""
     found: set[str] = set()
     for text in texts:
-        for analyzer in _STEMMERS:
-            found.update(s for group in analyze(analyzer, text) for s in group)
+        found.update(_stems_of_one(text))
     return " ".join(sorted(found))
+
+
+@lru_cache(maxsize=4096)
+def _stems_of_one(text: str) -> frozenset[str]:
+    return frozenset(
+        s for analyzer in _STEMMERS for group in analyze(analyzer, text) for s in group
+    )
 
 
 _STEMMERS = [stem_analyzer(lang) for lang in STEM_LANGUAGES]

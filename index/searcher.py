@@ -210,7 +210,7 @@ def search(searcher: Searcher, request: SearchRequest) -> SearchResult:
     hits = [
         Hit(
             id=h["id"],
-            score=float(h.score or 0.0),
+            score=h.score if isinstance(h.score, int | float) else 0.0,
             title=h["title"],
             language=h.get("language", ""),
             highlight=highlight(

@@ -122,6 +122,36 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_i18n(args: argparse.Namespace, _settings: Settings) -> int:
+    from portal import i18n_tools
+    from portal.web.i18n import LANGUAGES
+
+    if args.action == "extract":
+        i18n_tools.write_catalog(i18n_tools.extract(), i18n_tools.POT_PATH)
+        print(f"wrote {i18n_tools.POT_PATH}")
+    elif args.action == "update":
+        for path in i18n_tools.update():
+            print(f"updated {path}")
+    elif args.action == "compile":
+        for path in i18n_tools.compile_all():
+            print(f"compiled {path}")
+    elif args.action == "stats":
+        print(f"{'lang':<6}{'translated':>11}{'fuzzy':>7}{'missing':>9}{'words':>8}{'done':>8}")
+        for lang in LANGUAGES:
+            st = i18n_tools.stats(lang)
+            print(
+                f"{lang:<6}{st.translated:>11}{st.fuzzy:>7}{st.untranslated:>9}"
+                f"{st.words_total:>8}{st.percent:>7.1f}%"
+            )
+    elif args.action == "check":
+        problems = [p for lang in LANGUAGES for p in i18n_tools.check(lang)]
+        for problem in problems:
+            err.print(problem, markup=False)
+        print(f"{len(problems)} problem(s)")
+        return 1 if problems else 0
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="portal",
@@ -151,6 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
     exp = sub.add_parser("export", help="write the whole catalog as Catalog CSV v1")
     exp.add_argument("file", metavar="FILE")
     exp.set_defaults(func=cmd_export)
+
+    i18n = sub.add_parser("i18n", help="translators' workflow over locales/")
+    i18n.add_argument("action", choices=["extract", "update", "compile", "check", "stats"])
+    i18n.set_defaults(func=cmd_i18n)
     return parser
 
 

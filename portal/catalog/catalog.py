@@ -31,6 +31,7 @@ from portal.catalog.reference import LANGUAGES, subjects
 
 EPOCH = date(1970, 1, 1)
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
+FULL_REBUILD_ABOVE = 5_000
 
 
 class DryRun(Exception):
@@ -212,7 +213,9 @@ class Catalog:
         ids = set(ids)
         if not ids:
             return 0
-        if not self.index.exists():
+        if not self.index.exists() or len(ids) > FULL_REBUILD_ABOVE:
+            # Re-indexing tens of thousands of documents one by one is slower than writing a
+            # fresh generation, and a fresh one is compact.
             return self.rebuild_index()
         found = list(self.documents(ids))
         missing = ids - {doc["id"] for doc in found}

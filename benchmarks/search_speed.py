@@ -1,0 +1,192 @@
+"""Indexing and search speed on a synthetic catalog of realistic multilingual records.
+
+    python benchmarks/search_speed.py --records 55482
+    python benchmarks/search_speed.py --records 500000 --queries 300
+
+Records are built from the words, names, publishers and subjects of the bundled demo
+catalog (Azerbaijani Latin and Cyrillic, Kazakh, Turkish, Russian, English), so the term
+distribution and scripts look like the real catalog's. The catalog goes through the real
+importer into SQLite, then `rebuild_index` builds the Whoosh index from it, then a mixed
+query set (exact titles, lowercase without marks, authors, typos, cross-script, browse with
+a filter) is timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import icu
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from index import SearchRequest  # noqa: E402
+from index.analysis import words  # noqa: E402
+from portal.catalog.catalog import Catalog  # noqa: E402
+from portal.catalog.csvformat import COLUMNS  # noqa: E402
+from portal.demo import demo_files  # noqa: E402
+
+LIBRARIES = ["ANL", "SHU", "LAC", "KEL", "AGD", "FUZ", "JAB", "ZAN", "GUB", "KHO", "KHV"]
+TO_LATIN = icu.Transliterator.createInstance("Any-Latin; Latin-ASCII")
+
+
+def demo_rows() -> list[dict[str, str]]:
+    rows = []
+    for _name, data in demo_files():
+        rows.extend(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+    return rows
+
+
+def synthetic_csv(count: int, seed: int = 7) -> tuple[bytes, list[dict[str, str]]]:
+    rng = random.Random(seed)
+    base = demo_rows()
+    by_language: dict[str, list[dict[str, str]]] = {}
+    for row in base:
+        by_language.setdefault(row["language"], []).append(row)
+    vocab = {
+        lang: [w for r in rows for w in words(r["title"])] for lang, rows in by_language.items()
+    }
+    languages = list(by_language)
+    weights = [len(by_language[lang]) for lang in languages]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    made = []
+    for i in range(count):
+        lang = rng.choices(languages, weights)[0]
+        model = rng.choice(by_language[lang])
+        title = " ".join(rng.choice(vocab[lang]) for _ in range(rng.randint(1, 5)))
+        row = {
+            "record_id": f"syn-{i:07d}",
+            "title": title,
+            "language": lang,
+            "authors": rng.choice(by_language[lang])["authors"],
+            "translators": "",
+            "work": f"syn-work-{i // rng.choice((1, 1, 1, 2, 3)):07d}",
+            "publisher": model["publisher"],
+            "year": str(rng.randint(1950, 2022)),
+            "isbn": "",
+            "subjects": model["subjects"],
+            "donor": model["donor"],
+            "donated_on": f"2021-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+            "library": rng.choice(LIBRARIES),
+            "copies": str(rng.randint(1, 9)),
+        }
+        writer.writerow(row)
+        made.append(row)
+    return out.getvalue().encode("utf-8"), made
+
+
+def typo(word: str, rng: random.Random) -> str:
+    if len(word) < 5:
+        return word
+    i = rng.randrange(1, len(word))
+    return word[:i] + word[i + 1 :]
+
+
+def query_set(
+    rows: list[dict[str, str]], count: int, seed: int = 11
+) -> list[tuple[str, SearchRequest]]:
+    rng = random.Random(seed)
+    queries = []
+    kinds = ["exact", "folded", "author", "typo", "cross_script", "two_words", "browse"]
+    for n in range(count):
+        kind = kinds[n % len(kinds)]
+        row = rng.choice(rows)
+        title_words = words(row["title"])
+        if kind == "exact":
+            text = row["title"]
+        elif kind == "folded":
+            text = (
+                TO_LATIN.transliterate(row["title"]).lower()
+                if row["language"] != "ru"
+                else row["title"].lower()
+            )
+        elif kind == "author":
+            text = (row["authors"].split(";")[0].split() or ["Abai"])[-1]
+        elif kind == "typo":
+            text = " ".join(typo(w, rng) for w in title_words[:2])
+        elif kind == "cross_script":
+            text = TO_LATIN.transliterate(" ".join(title_words[:2]))
+        elif kind == "two_words":
+            text = " ".join(rng.sample(title_words, min(2, len(title_words))))
+        else:
+            queries.append(
+                (kind, SearchRequest(text="", filters={"library": [rng.choice(LIBRARIES)]}))
+            )
+            continue
+        queries.append((kind, SearchRequest(text=text)))
+    return queries
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def folder_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=55_482)
+    parser.add_argument("--queries", type=int, default=350)
+    parser.add_argument("--data-dir", type=Path, default=None)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = args.data_dir or Path(tmp)
+        data, rows = synthetic_csv(args.records)
+        catalog = Catalog.open(data_dir)
+        started = time.perf_counter()
+        catalog.index.create()
+        report = catalog.import_files([("synthetic.csv", data)], actor="bench")
+        import_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        count = catalog.rebuild_index()
+        rebuild_seconds = time.perf_counter() - started
+        index_bytes = folder_size(catalog.index.path.resolve())
+        print(f"records: {count}")
+        print(
+            f"import (CSV -> SQLite + incremental index): {import_seconds:.1f} s "
+            f"({report.rows / import_seconds:.0f} rows/s)"
+        )
+        print(f"full rebuild: {rebuild_seconds:.1f} s ({count / rebuild_seconds:.0f} records/s)")
+        print(
+            f"index size: {index_bytes / 2**20:.1f} MiB; "
+            f"database: {(data_dir / 'catalog.sqlite3').stat().st_size / 2**20:.1f} MiB"
+        )
+
+        queries = query_set(rows, args.queries)
+        for _kind, request in queries[:20]:  # warm caches, as a running server has them
+            catalog.index.search(request)
+        timings: dict[str, list[float]] = {}
+        for kind, request in queries:
+            started = time.perf_counter()
+            catalog.index.search(request)
+            timings.setdefault(kind, []).append((time.perf_counter() - started) * 1000)
+        every = [t for values in timings.values() for t in values]
+        print(
+            f"search latency over {len(every)} queries: p50 {percentile(every, 50):.1f} ms, "
+            f"p95 {percentile(every, 95):.1f} ms, p99 {percentile(every, 99):.1f} ms"
+        )
+        for kind, values in timings.items():
+            print(
+                f"  {kind:<13} p50 {percentile(values, 50):6.1f} ms  "
+                f"p95 {percentile(values, 95):6.1f} ms"
+            )
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"peak memory (RSS): {rss:.0f} MiB")
+        catalog.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""The Starlette application."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from portal.catalog.catalog import Catalog
+from portal.config import REPO_ROOT, Settings
+from portal.web import api, pages
+from portal.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, compile_catalogs
+from portal.web.templating import render
+
+MAX_URL_BYTES = 4096
+
+SECURITY_HEADERS = {
+    b"content-security-policy": (
+        b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    b"x-content-type-options": b"nosniff",
+    b"referrer-policy": b"same-origin",
+    b"x-frame-options": b"DENY",
+}
+
+
+class SecurityHeaders:
+    """Security headers on every response; CORS open for GET on the API; long URLs refused."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if len(scope.get("raw_path", b"")) + len(scope.get("query_string", b"")) > MAX_URL_BYTES:
+            await JSONResponse(
+                {"error": {"status": 414, "message": "URL too long"}}, status_code=414
+            )(scope, receive, send)
+            return
+        is_api = scope["path"].startswith("/api/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += list(SECURITY_HEADERS.items())
+                if is_api:
+                    headers.append((b"access-control-allow-origin", b"*"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _lang_of(request: Request) -> str:
+    first = request.url.path.strip("/").split("/")[0]
+    return first if first in LANGUAGES else DEFAULT_LANGUAGE
+
+
+async def not_found(request: Request, exc: HTTPException) -> Response:
+    if request.url.path.startswith("/api/"):
+        return api.error(exc.status_code, exc.detail or "not found")
+    lang = _lang_of(request)
+    return render(request, "error.html", lang, {"status": exc.status_code}, status=exc.status_code)
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    if request.url.path.startswith("/api/"):
+        return api.error(500, "internal error")
+    return render(request, "error.html", _lang_of(request), {"status": 500}, status=500)
+
+
+def create_app(settings: Settings | None = None, catalog: Catalog | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    compile_catalogs()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette):
+        app.state.catalog = catalog or Catalog.open(settings.data_dir, settings.database_url)
+        yield
+        if catalog is None:
+            app.state.catalog.close()
+
+    routes = [
+        *api.routes,
+        Mount("/static", StaticFiles(directory=str(REPO_ROOT / "static")), name="static"),
+        *pages.routes,
+        Route("/{rest:path}", pages.root),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={HTTPException: not_found, 500: server_error},
+        lifespan=lifespan,
+    )

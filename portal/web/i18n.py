@@ -1,0 +1,107 @@
+"""Portal languages: negotiation, gettext catalogs, and number/date formatting via Babel."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+from babel import Locale
+from babel.dates import format_date
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import NullTranslations, Translations
+
+from portal.config import REPO_ROOT
+
+LANGUAGES = ("az", "kk", "tr", "ru", "en")
+DEFAULT_LANGUAGE = "az"
+LOCALES_DIR = REPO_ROOT / "locales"
+COOKIE = "lang"
+
+# Each language named in itself, for the language switcher.
+NATIVE_NAMES = {
+    "az": "azərbaycan",
+    "kk": "қазақ тілі",
+    "tr": "Türkçe",
+    "ru": "русский",
+    "en": "English",
+}
+
+
+def parse_accept_language(header: str) -> list[str]:
+    """Language tags of an Accept-Language header, best first (q-values honoured)."""
+    weighted = []
+    for position, part in enumerate(header.split(",")[:20]):
+        pieces = part.strip().split(";")
+        tag = pieces[0].strip()
+        if not tag or tag == "*":
+            continue
+        quality = 1.0
+        for param in pieces[1:]:
+            name, _, value = param.strip().partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality > 0:
+            weighted.append((-quality, position, tag))
+    return [tag for _, _, tag in sorted(weighted)]
+
+
+def negotiate(cookie: str | None, accept_language: str | None) -> str:
+    """The reader's language: a saved choice, then the browser's preference, then az."""
+    if cookie in LANGUAGES:
+        return cookie
+    preferred = parse_accept_language(accept_language or "")
+    found = Locale.negotiate(preferred, list(LANGUAGES), sep="-") if preferred else None
+    if found is None:
+        # Locale.negotiate matches whole tags first; also try each tag's primary language.
+        for tag in preferred:
+            primary = tag.split("-")[0].lower()
+            if primary in LANGUAGES:
+                return primary
+        return DEFAULT_LANGUAGE
+    return str(found.language)
+
+
+def compile_catalogs(locales_dir: Path = LOCALES_DIR) -> list[Path]:
+    """Compile every messages.po whose .mo is missing or older; returns what was written."""
+    written = []
+    for po_path in sorted(locales_dir.glob("*/LC_MESSAGES/messages.po")):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file, locale=po_path.parent.parent.name)
+        tmp = mo_path.with_suffix(".mo.tmp")
+        with tmp.open("wb") as mo_file:
+            write_mo(mo_file, catalog)
+        tmp.replace(mo_path)
+        written.append(mo_path)
+    return written
+
+
+@cache
+def translations(lang: str) -> NullTranslations:
+    found = Translations.load(str(LOCALES_DIR), [lang], domain="messages")
+    return found if isinstance(found, Translations) else NullTranslations()
+
+
+def format_number(value: int | float, lang: str) -> str:
+    return format_decimal(value, locale=lang)
+
+
+def format_day(value: date, lang: str) -> str:
+    return format_date(value, format="long", locale=lang)
+
+
+def language_name(code: str, lang: str) -> str:
+    """A language's name in the reader's language (Babel/CLDR), e.g. kk in ru: казахский."""
+    try:
+        name = Locale(lang).languages.get(code)
+    except ValueError:
+        name = None
+    return name or code

@@ -1,0 +1,185 @@
+"""Reader pages: home, search, record, libraries. Server-rendered; JavaScript optional."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from index import SearchRequest
+from portal.web.api import valid_id
+from portal.web.i18n import COOKIE, LANGUAGES, negotiate
+from portal.web.presenters import Presenter
+from portal.web.search import FILTERS, BadRequest, search_request
+from portal.web.templating import render
+
+PER_PAGE = 20
+
+
+def _lang(request: Request) -> str:
+    lang = request.path_params["lang"]
+    if lang not in LANGUAGES:
+        raise HTTPException(404)
+    return lang
+
+
+def root(request: Request) -> Response:
+    """`/` and any page without a language prefix: go to the reader's language."""
+    rest = request.path_params.get("rest", "")
+    if rest.split("/")[0] in LANGUAGES:
+        raise HTTPException(404)  # a language page that does not exist
+    lang = negotiate(request.cookies.get(COOKIE), request.headers.get("accept-language"))
+    target = f"/{lang}/{rest}"
+    if request.url.query:
+        target += f"?{request.url.query}"
+    return RedirectResponse(target, status_code=307, headers={"Vary": "Accept-Language, Cookie"})
+
+
+def home(request: Request) -> Response:
+    lang = _lang(request)
+    catalog = request.app.state.catalog
+    presenter = Presenter(catalog, lang)
+    newest = catalog.index.search(SearchRequest(sort="newest", per_page=8, facets=False))
+    return render(
+        request,
+        "home.html",
+        lang,
+        {
+            "totals": catalog.totals(),
+            "newest": presenter.results(newest),
+        },
+    )
+
+
+def search_page(request: Request) -> Response:
+    lang = _lang(request)
+    try:
+        search = search_request(request.query_params, lang, PER_PAGE)
+    except BadRequest as problem:
+        return render(request, "error.html", lang, {"message": str(problem)}, status=400)
+    catalog = request.app.state.catalog
+    result = catalog.index.search(search)
+    presenter = Presenter(catalog, lang)
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+
+    def page_url(page: int) -> str:
+        return f"/{lang}/search?" + urlencode([*params, ("page", str(page))])
+
+    def toggle_url(name: str, value: str) -> str:
+        pairs = [(k, v) for k, v in params if not (k == name and v == value)]
+        if (name, value) not in params:
+            pairs.append((name, value))
+        return f"/{lang}/search?" + urlencode(pairs)
+
+    active = {(name, v) for name in FILTERS for v in search.filters.get(name, [])}
+    pages = max(1, -(-result.total // search.per_page))
+    return render(
+        request,
+        "search.html",
+        lang,
+        {
+            "search": search,
+            "result": result,
+            "results": presenter.results(result),
+            "facets": presenter.facets(result),
+            "active": active,
+            "toggle_url": toggle_url,
+            "page_url": page_url,
+            "pages": pages,
+        },
+    )
+
+
+def record_page(request: Request) -> Response:
+    lang = _lang(request)
+    record_id = request.path_params["record_id"]
+    if not valid_id(record_id):
+        raise HTTPException(404)
+    catalog = request.app.state.catalog
+    record = catalog.records([record_id]).get(record_id)
+    if record is None:
+        raise HTTPException(404)
+    presenter = Presenter(catalog, lang)
+    editions = catalog.editions(record["work"], exclude=record_id)
+    held = catalog.holdings([record_id] + [e["id"] for e in editions])
+    return render(
+        request,
+        "record.html",
+        lang,
+        {
+            "record": presenter.record(record, held.get(record_id, [])),
+            "editions": [presenter.record(e, held.get(e["id"], [])) for e in editions],
+        },
+    )
+
+
+def libraries_page(request: Request) -> Response:
+    lang = _lang(request)
+    catalog = request.app.state.catalog
+    presenter = Presenter(catalog, lang)
+    browse = catalog.index.search(SearchRequest(per_page=1))
+    counts = {f.value: f.count for f in browse.facets.get("library", [])}
+    libraries = [presenter.library(row["code"]) for row in catalog.libraries()]
+    return render(request, "libraries.html", lang, {"libraries": libraries, "counts": counts})
+
+
+def library_page(request: Request) -> Response:
+    lang = _lang(request)
+    code = request.path_params["code"].upper()
+    catalog = request.app.state.catalog
+    if code not in catalog.library_codes():
+        raise HTTPException(404)
+    presenter = Presenter(catalog, lang)
+    try:
+        search = search_request(request.query_params, lang, PER_PAGE)
+    except BadRequest as problem:
+        return render(request, "error.html", lang, {"message": str(problem)}, status=400)
+    filters = dict(search.filters)
+    filters["library"] = [code]
+    result = catalog.index.search(
+        SearchRequest(
+            text=search.text,
+            filters=filters,
+            sort=search.sort if search.text else "title",
+            locale=lang,
+            page=search.page,
+            per_page=PER_PAGE,
+        )
+    )
+    return render(
+        request,
+        "library.html",
+        lang,
+        {
+            "library": presenter.library(code),
+            "result": result,
+            "results": presenter.results(result),
+            "facets": presenter.facets(result),
+            "search": search,
+        },
+    )
+
+
+def set_language(request: Request) -> Response:
+    """Switch language, remember it, and stay on the same page."""
+    lang = _lang(request)
+    target = request.query_params.get("next", f"/{lang}/")
+    if not target.startswith("/") or target.startswith("//"):
+        target = f"/{lang}/"
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(COOKIE, lang, max_age=365 * 24 * 3600, httponly=True, samesite="lax")
+    return response
+
+
+routes = [
+    Route("/", root),
+    Route("/{lang}/", home),
+    Route("/{lang}/search", search_page),
+    Route("/{lang}/records/{record_id}", record_page),
+    Route("/{lang}/libraries", libraries_page),
+    Route("/{lang}/libraries/{code}", library_page),
+    Route("/{lang}/language", set_language),
+]

@@ -1,0 +1,50 @@
+"""Reading a search request from URL parameters (shared by the pages and the API)."""
+
+from __future__ import annotations
+
+from starlette.datastructures import QueryParams
+
+from index import SearchRequest
+from index.query import MAX_QUERY_CHARS
+from index.searcher import MAX_PER_PAGE, SORTS
+
+FILTERS = ("language", "library", "district", "donor", "subject")
+MAX_PAGE = 1000
+
+
+class BadRequest(ValueError):
+    """A parameter that cannot be used; the message names it."""
+
+
+def _int(params: QueryParams, name: str, default: int | None, low: int, high: int) -> int | None:
+    raw = params.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.lstrip("-").isdigit() or not low <= int(raw) <= high:
+        raise BadRequest(f"{name} must be a whole number from {low} to {high}")
+    return int(raw)
+
+
+def search_request(params: QueryParams, lang: str, default_per_page: int = 20) -> SearchRequest:
+    text = params.get("q", "")
+    if len(text) > 10 * MAX_QUERY_CHARS:
+        # Far beyond what is searched anyway (MAX_QUERY_CHARS): refuse rather than carry it.
+        raise BadRequest(f"q is longer than {10 * MAX_QUERY_CHARS} characters")
+    sort = params.get("sort", "relevance") or "relevance"
+    if sort not in SORTS:
+        raise BadRequest(f"sort must be one of {', '.join(SORTS)}")
+    filters = {
+        name: [v for v in params.getlist(name) if v.strip()][:20]
+        for name in FILTERS
+        if params.getlist(name)
+    }
+    return SearchRequest(
+        text=text,
+        filters={k: v for k, v in filters.items() if v},
+        year_from=_int(params, "year_from", None, 0, 9999),
+        year_to=_int(params, "year_to", None, 0, 9999),
+        sort=sort,
+        locale=lang,
+        page=_int(params, "page", 1, 1, MAX_PAGE),
+        per_page=_int(params, "per_page", default_per_page, 1, MAX_PER_PAGE),
+    )

@@ -1,0 +1,45 @@
+"""Jinja2 environment: autoescaped, gettext per request language, Babel formatting."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from portal.config import REPO_ROOT
+from portal.web.i18n import LANGUAGES, NATIVE_NAMES, format_day, format_number, translations
+
+TEMPLATES_DIR = REPO_ROOT / "templates"
+
+
+@cache
+def environment(lang: str) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=select_autoescape(["html", "xml"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(translations(lang), newstyle=True)
+    env.policies["ext.i18n.trimmed"] = True
+    env.filters["number"] = lambda value: format_number(value, lang)
+    env.filters["day"] = lambda value: format_day(value, lang)
+    env.globals.update(languages=LANGUAGES, native_names=NATIVE_NAMES)
+    return env
+
+
+def render(
+    request: Request, name: str, lang: str, context: dict, status: int = 200
+) -> HTMLResponse:
+    path = request.url.path
+    rest = path.split("/", 2)[2] if path.count("/") >= 2 else ""
+    query = f"?{request.url.query}" if request.url.query else ""
+    html = (
+        environment(lang)
+        .get_template(name)
+        .render(lang=lang, path_rest=rest, query=query, request=request, **context)
+    )
+    return HTMLResponse(html, status_code=status)
