@@ -4,7 +4,11 @@
 through `SearchIndex` (store.py) and the request/result types in `searcher.py`.
 """
 
-from index.searcher import Facet, Hit, SearchRequest, SearchResult, Suggestion
-from index.store import SearchIndex
+from index import whoosh_patches
+
+whoosh_patches.apply()
+
+from index.searcher import Facet, Hit, SearchRequest, SearchResult, Suggestion  # noqa: E402
+from index.store import SearchIndex  # noqa: E402
 
 __all__ = ["Facet", "Hit", "SearchIndex", "SearchRequest", "SearchResult", "Suggestion"]

@@ -20,9 +20,9 @@ def _collator(locale: str) -> icu.Collator:
     return collator
 
 
-def sort_key(text: str, locale: str) -> str:
-    """A string whose byte order is the ICU collation order of `text` in `locale`."""
-    return _collator(locale).getSortKey(text).hex()
+def sort_key(text: str, locale: str) -> bytes:
+    """Bytes whose order is the ICU collation order of `text` in `locale`."""
+    return bytes(_collator(locale).getSortKey(text))
 
 
 def sorted_in(items, locale: str, key=lambda item: item):

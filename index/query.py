@@ -7,6 +7,7 @@ and words are taken from at most `MAX_QUERY_CHARS` characters (and `MAX_QUERY_WO
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from stdnum import isbn as stdnum_isbn
@@ -22,6 +23,7 @@ from index.analysis import (
     words,
 )
 from index.schema import STEM_LANGUAGES, title_signature
+from index.vocabulary import Vocabulary
 
 MAX_QUERY_CHARS = 256
 MAX_QUERY_WORDS = 12
@@ -40,6 +42,9 @@ W_TITLE_SIGNATURE = 10.0
 W_ISBN = 50.0
 
 TYPO_FIELDS = ("title_key", "authors_key")
+# Keys and stems of "book", "книга", "kitab", "kitap", "кітап", "kitob": words that say
+# nothing about which book is wanted.
+GENERIC_WORD_FORMS = frozenset({"book", "bok", "knig", "kniga", "kitab", "kitap", "kitob"})
 MAX_TYPO_TERMS = 24
 
 _STEMMERS = {lang: stem_analyzer(lang) for lang in STEM_LANGUAGES}
@@ -54,6 +59,15 @@ def allowed_typos(word: str) -> int:
     return 0
 
 
+def transpositions(word: str) -> set[str]:
+    """The word with each pair of neighbouring letters swapped (the first letter stays)."""
+    return {
+        word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+        for i in range(1, len(word) - 1)
+        if word[i] != word[i + 1]
+    }
+
+
 @dataclass
 class QueryWord:
     """One typed word and every form it is matched by."""
@@ -65,9 +79,11 @@ class QueryWord:
     typos: int = 0
     # field -> index terms within `typos` edits of the word's first key (see expand_typos)
     typo_terms: dict[str, list[str]] = field(default_factory=dict)
+    # (field, value) of subjects and languages whose names this word matches
+    facet_terms: list[tuple[str, str]] = field(default_factory=list)
 
     @classmethod
-    def parse(cls, typed: str) -> QueryWord | None:
+    def parse(cls, typed: str, vocabularies: Sequence[Vocabulary] = ()) -> QueryWord | None:
         lowered = turkic_lower(strip_apostrophe_suffix(typed))
         keys = search_keys(lowered)
         if not keys:
@@ -77,7 +93,16 @@ class QueryWord:
             found = [s for group in analyze(analyzer, typed) for s in group]
             if found:
                 stems[lang] = found
-        return cls(typed, unify_letters(lowered), keys, stems, allowed_typos(lowered))
+        word = cls(typed, unify_letters(lowered), keys, stems, allowed_typos(lowered))
+        forms = set(keys) | word.all_stems()
+        for vocabulary in vocabularies:
+            word.facet_terms += [
+                (vocabulary.fieldname, value) for value in sorted(vocabulary.values_for(forms))
+            ]
+        return word
+
+    def is_generic(self) -> bool:
+        return bool((set(self.keys) | self.all_stems()) & GENERIC_WORD_FORMS)
 
     def all_stems(self) -> set[str]:
         return {s for values in self.stems.values() for s in values}
@@ -91,13 +116,12 @@ class QueryWord:
             clauses += [
                 wq.Term("title_key", key, boost=W_KEY_TITLE),
                 wq.Term("authors_key", key, boost=W_KEY_AUTHOR),
-                wq.Term("subjects_key", key, boost=W_SUBJECT),
                 wq.Term("other_key", key, boost=W_OTHER),
             ]
         for lang, stems in self.stems.items():
             clauses += [wq.Term(f"title_stem_{lang}", s, boost=W_STEM) for s in stems]
-        for stem in self.all_stems():
-            clauses.append(wq.Term("subject_stems", stem, boost=W_SUBJECT))
+        for fieldname, value in self.facet_terms:
+            clauses.append(wq.Term(fieldname, value, boost=W_SUBJECT))
         for stem in self.stems.get("turkic", ()):
             clauses.append(wq.Term("authors_stem", stem, boost=W_STEM))
         if fuzzy:
@@ -112,11 +136,13 @@ class QueryWord:
             return
         key = self.keys[0]
         for fieldname in TYPO_FIELDS:
-            found = [
+            found = {
                 t
                 for t in reader.terms_within(fieldname, key, self.typos, prefix=1)
                 if t not in self.keys
-            ]
+            }
+            # Whoosh counts a swap of two letters as two edits; readers make it as one.
+            found |= {t for t in transpositions(key) if (fieldname, t) in reader}
             self.typo_terms[fieldname] = sorted(found)[:MAX_TYPO_TERMS]
 
     def prefix_query(self) -> wq.Query:
@@ -146,9 +172,9 @@ class ParsedQuery:
     isbn13: str | None
 
     @classmethod
-    def parse(cls, text: str) -> ParsedQuery:
+    def parse(cls, text: str, vocabularies: Sequence[Vocabulary] = ()) -> ParsedQuery:
         text = (text or "")[:MAX_QUERY_CHARS]
-        parsed = [QueryWord.parse(w) for w in words(text)[:MAX_QUERY_WORDS]]
+        parsed = [QueryWord.parse(w, vocabularies) for w in words(text)[:MAX_QUERY_WORDS]]
         return cls(text, [w for w in parsed if w], as_isbn13(text))
 
     @property
@@ -156,11 +182,19 @@ class ParsedQuery:
         return not self.words and not self.isbn13
 
     def to_query(self, require_all: bool = True) -> wq.Query:
-        """All words must match (or, relaxed, any word); a full title or ISBN adds a bonus."""
+        """All words must match (or, relaxed, any word); a full title or ISBN adds a bonus.
+
+        Generic words ("book", "книги", "kitablar") only add to the score: a reader asking
+        for "детские книги" wants children's books, whose titles need not say "book".
+        """
         clauses: list[wq.Query] = []
         if self.words:
-            word_queries = [w.to_query() for w in self.words]
+            required = [w for w in self.words if not w.is_generic()] or self.words
+            optional = [w.to_query() for w in self.words if w not in required]
+            word_queries = [w.to_query() for w in required]
             combined = wq.And(word_queries) if require_all else wq.Or(word_queries)
+            if optional:
+                combined = wq.AndMaybe(combined, wq.Or(optional))
             clauses.append(combined)
             signature = title_signature(self.text)
             if signature:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from functools import cache, lru_cache
+from whoosh import columns
+from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
-from babel import Locale, UnknownLocaleError
-from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
-
-from index.analysis import analyze, exact_analyzer, fold, key_analyzer, stem_analyzer
+from index.analysis import exact_analyzer, fold, key_analyzer, stem_analyzer
 from index.collation import SORT_LOCALES, sort_key
 
 STEM_LANGUAGES = ("ru", "tr", "en", "turkic")
@@ -25,10 +23,14 @@ FACET_FIELDS = {
 
 
 def build_schema() -> Schema:
+    # Phrases are never searched, so no positions are stored (smaller postings, faster).
     stem_fields = {
-        f"title_stem_{lang}": TEXT(analyzer=stem_analyzer(lang)) for lang in STEM_LANGUAGES
+        f"title_stem_{lang}": TEXT(analyzer=stem_analyzer(lang), phrase=False)
+        for lang in STEM_LANGUAGES
     }
-    sort_fields = {f"sort_title_{loc}": ID(sortable=True) for loc in SORT_LOCALES}
+    # Sort keys live only in per-document columns: indexing them as terms would add five
+    # unique terms per record to the term dictionary for nothing.
+    sort_fields = {f"sort_title_{loc}": COLUMN(columns.VarBytesColumn()) for loc in SORT_LOCALES}
     return Schema(
         id=ID(stored=True, unique=True),
         work=ID(stored=True),
@@ -44,14 +46,12 @@ def build_schema() -> Schema:
         title=STORED(),
         authors=STORED(),
         title_sig=ID(),
-        title_exact=TEXT(analyzer=exact_analyzer(), spelling=True),
-        title_key=TEXT(analyzer=key_analyzer()),
-        authors_exact=TEXT(analyzer=exact_analyzer(), spelling=True),
-        authors_key=TEXT(analyzer=key_analyzer()),
-        authors_stem=TEXT(analyzer=stem_analyzer("turkic")),
-        subjects_key=TEXT(analyzer=key_analyzer()),
-        subject_stems=KEYWORD(),
-        other_key=TEXT(analyzer=key_analyzer()),
+        title_exact=TEXT(analyzer=exact_analyzer(), spelling=True, phrase=False),
+        title_key=TEXT(analyzer=key_analyzer(), phrase=False),
+        authors_exact=TEXT(analyzer=exact_analyzer(), spelling=True, phrase=False),
+        authors_key=TEXT(analyzer=key_analyzer(), phrase=False),
+        authors_stem=TEXT(analyzer=stem_analyzer("turkic"), phrase=False),
+        other_key=TEXT(analyzer=key_analyzer(), phrase=False),
         **stem_fields,
         **sort_fields,
     )
@@ -68,49 +68,16 @@ def key_text(text: str, language: str | None, script: str | None) -> str:
     return text
 
 
-def stems_of(texts: list[str]) -> str:
-    """Every stem of every word under every stemmer: subject headings come in all five
-    portal languages, so each is stemmed the way any reader's query word may be."""
-    found: set[str] = set()
-    for text in texts:
-        found.update(_stems_of_one(text))
-    return " ".join(sorted(found))
-
-
-@lru_cache(maxsize=4096)
-def _stems_of_one(text: str) -> frozenset[str]:
-    return frozenset(
-        s for analyzer in _STEMMERS for group in analyze(analyzer, text) for s in group
-    )
-
-
-_STEMMERS = [stem_analyzer(lang) for lang in STEM_LANGUAGES]
-
-
 def title_signature(title: str) -> str:
     """One canonical key for a whole title, to rank a typed-in full title first."""
     return fold(title)
-
-
-@cache
-def language_names(code: str) -> tuple[str, ...]:
-    """A language's name in each portal language ("Kazakh epics" finds Kazakh books)."""
-    names = []
-    for ui in SORT_LOCALES:
-        try:
-            name = Locale(ui).languages.get(code)
-        except (ValueError, UnknownLocaleError):
-            name = None
-        if name:
-            names.append(name)
-    return tuple(names)
 
 
 def to_document(record: dict) -> dict:
     """A catalog record dict -> the fields Whoosh stores and indexes.
 
     Expected keys: id, title, language, script, authors, translators, work, publisher, year,
-    isbn13, isbn10, subjects, subject_labels, libraries, districts, donors, added (int days).
+    isbn13, isbn10, subjects, libraries, districts, donors, added (int days).
     Missing optional keys are fine.
     """
     language = record.get("language") or ""
@@ -118,7 +85,7 @@ def to_document(record: dict) -> dict:
     title = record["title"]
     people = list(record.get("authors") or []) + list(record.get("translators") or [])
     people_text = "; ".join(people)
-    subject_labels = list(record.get("subject_labels") or record.get("subjects") or [])
+    subjects = list(record.get("subjects") or [])
     doc = {
         "id": record["id"],
         "work": record.get("work") or record["id"],
@@ -127,7 +94,7 @@ def to_document(record: dict) -> dict:
         "libraries": ",".join(record.get("libraries") or []),
         "districts": ",".join(record.get("districts") or []),
         "donors": ",".join(record.get("donors") or []),
-        "subjects": ",".join(record.get("subjects") or []),
+        "subjects": ",".join(subjects),
         "isbn": " ".join(v for v in (record.get("isbn13"), record.get("isbn10")) if v),
         "title": title,
         "authors": list(record.get("authors") or []),
@@ -137,16 +104,8 @@ def to_document(record: dict) -> dict:
         "authors_exact": people_text,
         "authors_key": key_text(people_text, language, script),
         "authors_stem": key_text(people_text, language, script),
-        "subjects_key": " ; ".join(subject_labels),
-        "subject_stems": stems_of(subject_labels),
-        "other_key": " ".join(
-            v
-            for v in (
-                record.get("publisher") or "",
-                record.get("work") or "",
-                *language_names(language),
-            )
-            if v
+        "other_key": " ; ".join(
+            v for v in (record.get("publisher") or "", record.get("work") or "", *subjects) if v
         ),
     }
     if record.get("year"):

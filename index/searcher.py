@@ -13,6 +13,7 @@ from whoosh.searching import Searcher
 from index.collation import SORT_LOCALES
 from index.highlight import Segment, highlight
 from index.query import ParsedQuery, QueryWord
+from index.vocabulary import Vocabulary
 
 SORTS = ("relevance", "title", "year", "newest")
 MAX_PER_PAGE = 100
@@ -196,8 +197,10 @@ def _suggestion(searcher: Searcher, parsed: ParsedQuery, total: int) -> str | No
     return None
 
 
-def search(searcher: Searcher, request: SearchRequest) -> SearchResult:
-    parsed = ParsedQuery.parse(request.text)
+def search(
+    searcher: Searcher, request: SearchRequest, vocabularies: Sequence[Vocabulary] = ()
+) -> SearchResult:
+    parsed = ParsedQuery.parse(request.text, vocabularies)
     for word in parsed.words:
         word.expand_typos(searcher.reader())
     results, page, per_page = _run(searcher, request, parsed, require_all=True)

@@ -19,7 +19,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,10 +28,12 @@ from whoosh.searching import Searcher
 
 from index import searcher as search_api
 from index.schema import build_schema, to_document
+from index.vocabulary import Vocabulary
 
 REFRESH_SECONDS = 0.25
 WRITE_TIMEOUT_SECONDS = 120.0
 KEEP_GENERATIONS = 2
+REBUILD_PROCESSES = min(2, os.cpu_count() or 1)
 
 
 class IndexUnavailable(RuntimeError):
@@ -39,8 +41,14 @@ class IndexUnavailable(RuntimeError):
 
 
 class SearchIndex:
-    def __init__(self, path: Path | str, write_timeout: float = WRITE_TIMEOUT_SECONDS):
+    def __init__(
+        self,
+        path: Path | str,
+        write_timeout: float = WRITE_TIMEOUT_SECONDS,
+        vocabularies: Sequence[Vocabulary] = (),
+    ):
         self.path = Path(path)
+        self.vocabularies = list(vocabularies)
         self.write_timeout = write_timeout
         self._lock = threading.RLock()
         self._target: str | None = None
@@ -97,7 +105,12 @@ class SearchIndex:
 
     # --- writing --------------------------------------------------------------------------
 
-    def _writer(self, ix):
+    def _writer(self, ix, procs: int = 1):
+        if procs > 1:
+            # Each process writes its own segment; merging them would cost more than it saves.
+            return ix.writer(
+                procs=procs, multisegment=True, timeout=self.write_timeout, delay=0.05, limitmb=128
+            )
         return ix.writer(timeout=self.write_timeout, delay=0.05, limitmb=256)
 
     def update(self, records: Iterable[dict], delete_ids: Iterable[str] = ()) -> int:
@@ -123,7 +136,7 @@ class SearchIndex:
         """Index every record into a new generation, then swap it in atomically."""
         generation = self._new_generation()
         ix = whoosh_index.open_dir(str(generation))
-        writer = self._writer(ix)
+        writer = self._writer(ix, procs=REBUILD_PROCESSES)
         count = 0
         try:
             for record in records:
@@ -170,7 +183,7 @@ class SearchIndex:
 
     def search(self, request: search_api.SearchRequest) -> search_api.SearchResult:
         with self.searching() as searcher:
-            return search_api.search(searcher, request)
+            return search_api.search(searcher, request, self.vocabularies)
 
     def suggest(self, text: str, limit: int = 8) -> list[search_api.Suggestion]:
         with self.searching() as searcher:

@@ -12,11 +12,13 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
 from index import SearchIndex
+from index.vocabulary import Vocabulary, language_labels
 from portal.catalog import models
 from portal.catalog.csvformat import (
     CatalogFileError,
@@ -32,6 +34,36 @@ from portal.catalog.reference import LANGUAGES, subjects
 EPOCH = date(1970, 1, 1)
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 FULL_REBUILD_ABOVE = 5_000
+
+
+# Languages whose names readers may type ("Kazakh", "qazax", "казахский"): the portal's five
+# and the neighbours a donation may bring.
+NAMED_LANGUAGES = (
+    "az",
+    "kk",
+    "tr",
+    "ru",
+    "en",
+    "uz",
+    "ky",
+    "tk",
+    "tt",
+    "uk",
+    "de",
+    "fr",
+    "fa",
+    "ar",
+)
+
+
+@cache
+def search_vocabularies() -> tuple[Vocabulary, ...]:
+    """Subject headings and language names in every portal language, matched at query time."""
+    headings = {key: list(names.values()) for key, names in subjects().items()}
+    return (
+        Vocabulary("subjects", headings),
+        Vocabulary("language", language_labels(NAMED_LANGUAGES)),
+    )
 
 
 class DryRun(Exception):
@@ -67,7 +99,7 @@ class Catalog:
         paths.root.mkdir(parents=True, exist_ok=True)
         engine = open_engine(database_url or sqlite_url(paths.database))
         migrate(engine)
-        return cls(engine, SearchIndex(paths.index))
+        return cls(engine, SearchIndex(paths.index, vocabularies=search_vocabularies()))
 
     def close(self) -> None:
         self.index.close()
@@ -154,7 +186,6 @@ class Catalog:
                 if id_list is None
                 else [id_list[i : i + 500] for i in range(0, len(id_list), 500)]
             )
-            subject_names = subjects()
             for chunk in chunks:
                 q = query if chunk is None else query.where(models.records.c.id.in_(chunk))
                 rows = conn.execute(q).mappings().all()
@@ -162,11 +193,6 @@ class Catalog:
                 for row in rows:
                     summary = held.get(row["id"], {})
                     subject_keys = _json_list(row["subjects"])
-                    labels = [
-                        name
-                        for key in subject_keys
-                        for name in subject_names.get(key, {key: key}).values()
-                    ]
                     libraries = sorted(summary.get("libraries", ()))
                     yield {
                         "id": row["id"],
@@ -181,7 +207,6 @@ class Catalog:
                         "isbn13": row["isbn"],
                         "isbn10": isbn10(row["isbn"]),
                         "subjects": subject_keys,
-                        "subject_labels": sorted(set(labels)),
                         "libraries": libraries,
                         "districts": sorted({library_district[c] for c in libraries}),
                         "donors": sorted(summary.get("donors", ())),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
 
 from portal.catalog import models
 
@@ -79,3 +80,107 @@ def apply_event(
             )
         )
     return copies
+
+
+@dataclass
+class Event:
+    record_id: str
+    library: str
+    kind: str
+    delta: int
+    event_date: date
+    donor: str | None = None
+    source_key: str | None = None
+    batch_id: int | None = None
+    note: str = ""
+
+
+def apply_events(conn: Connection, events: list[Event], now: datetime, actor: str) -> None:
+    """Append many events and move the running totals in a few statements (imports).
+
+    Same rules as `apply_event`: a holding never goes below zero.
+    """
+    if not events:
+        return
+    table = models.holdings
+    pairs = sorted({(e.record_id, e.library) for e in events})
+    current: dict[tuple[str, str], dict] = {}
+    for start in range(0, len(pairs), 400):
+        chunk = pairs[start : start + 400]
+        query = select(table).where(tuple_(table.c.record_id, table.c.library).in_(chunk))
+        for row in conn.execute(query).mappings():
+            current[(row["record_id"], row["library"])] = dict(row)
+    created: dict[tuple[str, str], dict] = {}
+    for e in events:
+        key = (e.record_id, e.library)
+        state = current.get(key) or created.get(key)
+        if state is None:
+            state = created[key] = {
+                "record_id": e.record_id,
+                "library": e.library,
+                "copies": 0,
+                "version": 0,
+                "first_added": e.event_date,
+                "last_added": e.event_date,
+            }
+        if state["copies"] + e.delta < 0:
+            raise HoldingsError(
+                f"{e.library} holds {state['copies']} copies of {e.record_id}; "
+                f"cannot remove {-e.delta}"
+            )
+        state["copies"] += e.delta
+        state["version"] += 1
+        state["first_added"] = min(state["first_added"], e.event_date)
+        if e.delta > 0:
+            state["last_added"] = max(state["last_added"], e.event_date)
+        state["changed"] = True
+    conn.execute(
+        insert(models.holding_events),
+        [
+            {
+                "record_id": e.record_id,
+                "library": e.library,
+                "kind": e.kind,
+                "delta": e.delta,
+                "donor": e.donor,
+                "event_date": e.event_date,
+                "source_key": e.source_key,
+                "batch_id": e.batch_id,
+                "note": e.note,
+                "actor": actor,
+                "created_at": now,
+            }
+            for e in events
+        ],
+    )
+    if created:
+        conn.execute(
+            insert(table),
+            [{k: v for k, v in state.items() if k != "changed"} for state in created.values()],
+        )
+    changed = [state for state in current.values() if state.get("changed")]
+    if changed:
+        conn.execute(
+            update(table)
+            .where(
+                table.c.record_id == bindparam("b_record"),
+                table.c.library == bindparam("b_library"),
+            )
+            .values(
+                copies=bindparam("b_copies"),
+                version=bindparam("b_version"),
+                first_added=bindparam("b_first"),
+                last_added=bindparam("b_last"),
+            ),
+            [
+                {
+                    "b_record": s["record_id"],
+                    "b_library": s["library"],
+                    "b_copies": s["copies"],
+                    "b_version": s["version"],
+                    "b_first": s["first_added"],
+                    "b_last": s["last_added"],
+                }
+                for s in changed
+            ],
+        )

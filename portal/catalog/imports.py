@@ -18,7 +18,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from portal.catalog import models
 from portal.catalog.csvformat import DonationRow, ParsedFile, RecordData
-from portal.catalog.holdings import apply_event
+from portal.catalog.holdings import Event, apply_events
 from portal.catalog.reference import LANGUAGES, subjects
 
 
@@ -179,6 +179,7 @@ def apply_import(
         (row, donor, _source_key(row, donor)) for row in rows for donor in [donors.code(row.donor)]
     ]
     recorded = _recorded_copies(conn, [key for _, _, key in keyed])
+    events: list[Event] = []
     for parsed in parsed_files:
         batch_id = conn.execute(
             insert(models.import_batches).values(
@@ -198,19 +199,18 @@ def apply_import(
                 continue
             kind = "donation" if before is None else "correction"
             delta = row.copies - (before or 0)
-            apply_event(
-                conn,
-                record_id=row.record.id,
-                library=row.library,
-                kind=kind,
-                delta=delta,
-                donor=donor,
-                event_date=row.donated_on or today,
-                source_key=key,
-                batch_id=batch_id,
-                actor=actor,
-                now=now,
-                note=f"{parsed.source} line {row.line}",
+            events.append(
+                Event(
+                    record_id=row.record.id,
+                    library=row.library,
+                    kind=kind,
+                    delta=delta,
+                    donor=donor,
+                    event_date=row.donated_on or today,
+                    source_key=key,
+                    batch_id=batch_id,
+                    note=f"{parsed.source} line {row.line}",
+                )
             )
             recorded[key] = row.copies
             report.copies_added += delta
@@ -219,4 +219,5 @@ def apply_import(
                 report.donations_new += 1
             else:
                 report.donations_corrected += 1
+    apply_events(conn, events, now=now, actor=actor)
     return report
