@@ -176,3 +176,24 @@ def compile_all() -> list[Path]:
     for path in LOCALES_DIR.glob("*/LC_MESSAGES/messages.mo"):
         path.unlink()
     return compile_catalogs()
+
+
+class PseudoTranslations:
+    """A pseudo-locale: every string passed through gettext comes back marked ⟦like this⟧
+    with accented letters, so any text on a page without the marks was never translated."""
+
+    ACCENTS = str.maketrans("aeiouAEIOUcnsyCNSY", "àéîõüÀÉÎÕÜçñšýÇÑŠÝ")
+
+    def _mark(self, text: str) -> str:
+        parts = re.split(r"(%\(\w+\)[sd]|<[^>]+>)", text)
+        return (
+            "⟦"
+            + "".join(p if i % 2 else p.translate(self.ACCENTS) for i, p in enumerate(parts))
+            + "⟧"
+        )
+
+    def gettext(self, message: str) -> str:
+        return self._mark(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self._mark(singular if n == 1 else plural)

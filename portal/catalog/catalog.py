@@ -23,6 +23,7 @@ from portal.catalog import models
 from portal.catalog.csvformat import (
     CatalogFileError,
     ParsedFile,
+    Problem,
     isbn10,
     parse_catalog_csv,
     write_catalog_csv,
@@ -140,7 +141,8 @@ class Catalog:
         parsed, problems = [], []
         for source, data in files:
             if len(data) > MAX_IMPORT_BYTES:
-                problems.append(f"{source}: larger than {MAX_IMPORT_BYTES // 2**20} MB")
+                limit = f"larger than the {MAX_IMPORT_BYTES // 2**20} MB upload limit"
+                problems.append(Problem(source, None, None, None, limit))
                 continue
             try:
                 parsed.append(parse_catalog_csv(data, source, libraries))
@@ -328,6 +330,51 @@ class Catalog:
                     select(func.count(func.distinct(r.c.language)))
                 ).scalar_one(),
             }
+
+    def campaign_figures(self) -> dict[str, list[tuple[str, int]]]:
+        """Donated copies by month, donor, language and library (donations and their
+        corrections only: transfers move copies, they do not add any)."""
+        e, r = models.holding_events, models.records
+        donated = e.c.kind.in_(("donation", "correction"))
+        month = func.strftime("%Y-%m", e.c.event_date)
+        queries = {
+            "month": select(month, func.sum(e.c.delta))
+            .where(donated)
+            .group_by(month)
+            .order_by(month),
+            "donor": select(e.c.donor, func.sum(e.c.delta))
+            .where(donated)
+            .group_by(e.c.donor)
+            .order_by(func.sum(e.c.delta).desc()),
+            "language": select(r.c.language, func.sum(e.c.delta))
+            .join(r, r.c.id == e.c.record_id)
+            .where(donated)
+            .group_by(r.c.language)
+            .order_by(func.sum(e.c.delta).desc()),
+            "library": select(e.c.library, func.sum(e.c.delta))
+            .where(donated)
+            .group_by(e.c.library)
+            .order_by(func.sum(e.c.delta).desc()),
+        }
+        with self.engine.connect() as conn:
+            return {
+                name: [(str(key or ""), int(total)) for key, total in conn.execute(query)]
+                for name, query in queries.items()
+            }
+
+    def newest_arrivals(self, library: str | None = None, limit: int = 30) -> list[dict]:
+        """Most recent donations (record, library, copies, date), newest first."""
+        e = models.holding_events
+        query = (
+            select(e.c.record_id, e.c.library, e.c.delta, e.c.event_date, e.c.created_at)
+            .where(e.c.kind == "donation")
+            .order_by(e.c.event_date.desc(), e.c.id.desc())
+            .limit(limit)
+        )
+        if library:
+            query = query.where(e.c.library == library)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
 
     # --- export ---------------------------------------------------------------------------
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 
+from jinja2 import Environment
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -15,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.catalog.catalog import Catalog
 from portal.config import REPO_ROOT, Settings
-from portal.web import api, pages
+from portal.web import api, feeds, openapi, pages
 from portal.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, compile_catalogs
 from portal.web.templating import render
 
@@ -79,7 +81,13 @@ async def server_error(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", _lang_of(request), {"status": 500}, status=500)
 
 
-def create_app(settings: Settings | None = None, catalog: Catalog | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None,
+    catalog: Catalog | None = None,
+    environment_for: Callable[[str], Environment] | None = None,
+) -> Starlette:
+    """The portal. `environment_for` replaces the template environments (the pseudo-locale
+    test renders every page through a pseudo-translation)."""
     settings = settings or Settings.from_env()
     compile_catalogs()
 
@@ -92,13 +100,18 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
 
     routes = [
         *api.routes,
+        *openapi.routes,
+        *feeds.routes,
         Mount("/static", StaticFiles(directory=str(REPO_ROOT / "static")), name="static"),
         *pages.routes,
         Route("/{rest:path}", pages.root),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=[Middleware(SecurityHeaders)],
         exception_handlers={HTTPException: not_found, 500: server_error},
         lifespan=lifespan,
     )
+    if environment_for is not None:
+        app.state.environment_for = environment_for
+    return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -84,10 +86,71 @@ def compile_catalogs(locales_dir: Path = LOCALES_DIR) -> list[Path]:
     return written
 
 
+_PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{\w*\}|</?[a-zA-Z][^>]*>")
+
+
+def _marks(text: str) -> set[str]:
+    return set(_PLACEHOLDER.findall(text))
+
+
+class SafeTranslations:
+    """gettext/ngettext that fall back to the source text when a translation's placeholders
+    or tags do not match it, so a broken translation never breaks a page."""
+
+    def __init__(self, catalog: NullTranslations):
+        self.catalog = catalog
+
+    def gettext(self, message: str) -> str:
+        translated = self.catalog.gettext(message)
+        return translated if _marks(translated) == _marks(message) else message
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        translated = self.catalog.ngettext(singular, plural, n)
+        # a singular form may leave out the count ("one copy"), so a subset is fine
+        if _marks(translated) <= _marks(plural) | _marks(singular):
+            return translated
+        return singular if n == 1 else plural
+
+    def format(self, message: str, **values) -> str:
+        """Translate and fill in `%(name)s` values (Python code's counterpart of Jinja's)."""
+        translated = self.gettext(message)
+        try:
+            return translated % values if values else translated
+        except (KeyError, ValueError, TypeError):
+            return message % values
+
+
+def catalog_complete(lang: str, locales_dir: Path = LOCALES_DIR) -> bool:
+    """True if every message of a language is translated and none is fuzzy."""
+    path = locales_dir / lang / "LC_MESSAGES" / "messages.po"
+    if not path.exists():
+        return False
+    with path.open("rb") as po_file:
+        catalog = read_po(po_file, locale=lang)
+    for message in catalog:
+        if not message.id:
+            continue
+        strings = message.string if isinstance(message.string, tuple | list) else (message.string,)
+        if message.fuzzy or not all(strings):
+            return False
+    return True
+
+
 @cache
-def translations(lang: str) -> NullTranslations:
+def offered_languages() -> tuple[str, ...]:
+    """Languages shown in the switcher: complete ones, unless PORTAL_OFFER_INCOMPLETE=1.
+
+    English is the source language and is always complete.
+    """
+    if os.environ.get("PORTAL_OFFER_INCOMPLETE") == "1":
+        return LANGUAGES
+    return tuple(lang for lang in LANGUAGES if lang == "en" or catalog_complete(lang))
+
+
+@cache
+def translations(lang: str) -> SafeTranslations:
     found = Translations.load(str(LOCALES_DIR), [lang], domain="messages")
-    return found if isinstance(found, Translations) else NullTranslations()
+    return SafeTranslations(found if isinstance(found, Translations) else NullTranslations())
 
 
 def format_number(value: int | float, lang: str) -> str:

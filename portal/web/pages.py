@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import date
+from functools import partial
 from urllib.parse import urlencode
 
+from babel.dates import format_date
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from index import SearchRequest
+from portal import i18n_tools
 from portal.web.api import valid_id
-from portal.web.i18n import COOKIE, LANGUAGES, negotiate
+from portal.web.charts import bar_chart
+from portal.web.i18n import COOKIE, LANGUAGES, format_number, negotiate
 from portal.web.presenters import Presenter
 from portal.web.search import FILTERS, BadRequest, search_request
 from portal.web.templating import render
@@ -163,6 +168,38 @@ def library_page(request: Request) -> Response:
     )
 
 
+def campaign_page(request: Request) -> Response:
+    lang = _lang(request)
+    catalog = request.app.state.catalog
+    presenter = Presenter(catalog, lang)
+    figures = catalog.campaign_figures()
+    number = partial(format_number, lang=lang)
+
+    def month_label(value: str) -> str:
+        year, month = value.split("-")
+        return format_date(date(int(year), int(month), 1), "LLLL y", locale=lang)
+
+    rows = {
+        "month": [(month_label(m), n) for m, n in figures["month"]],
+        "donor": [(presenter.facet_label("donor", d), n) for d, n in figures["donor"]],
+        "language": [(presenter.facet_label("language", c), n) for c, n in figures["language"]],
+        "library": [(presenter.library(c)["label"], n) for c, n in figures["library"]],
+    }
+    charts = {name: bar_chart(values, number) for name, values in rows.items()}
+    return render(request, "campaign.html", lang, {"totals": catalog.totals(), "charts": charts})
+
+
+def translations_page(request: Request) -> Response:
+    """For translators: coverage per language and the strings still missing, with where
+    each is used."""
+    lang = _lang(request)
+    languages = []
+    for code in LANGUAGES:
+        stats = i18n_tools.stats(code)
+        languages.append({"code": code, "stats": stats, "missing": i18n_tools.missing(code)})
+    return render(request, "translations.html", lang, {"catalogs": languages})
+
+
 def set_language(request: Request) -> Response:
     """Switch language, remember it, and stay on the same page."""
     lang = _lang(request)
@@ -181,5 +218,7 @@ routes = [
     Route("/{lang}/records/{record_id}", record_page),
     Route("/{lang}/libraries", libraries_page),
     Route("/{lang}/libraries/{code}", library_page),
+    Route("/{lang}/campaign", campaign_page),
+    Route("/{lang}/translations", translations_page),
     Route("/{lang}/language", set_language),
 ]

@@ -9,25 +9,37 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from portal.config import REPO_ROOT
-from portal.web.i18n import LANGUAGES, NATIVE_NAMES, format_day, format_number, translations
+from portal.web.i18n import (
+    NATIVE_NAMES,
+    format_day,
+    format_number,
+    offered_languages,
+    translations,
+)
 
 TEMPLATES_DIR = REPO_ROOT / "templates"
 
 
 @cache
 def environment(lang: str) -> Environment:
+    """The environment for a portal language, with its gettext catalog."""
+    return make_environment(lang, translations(lang))
+
+
+def make_environment(lang: str, translator) -> Environment:
+    """An environment whose gettext is `translator` (a catalog, or a pseudo-locale)."""
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES_DIR)),
-        autoescape=select_autoescape(["html", "xml"]),
+        autoescape=select_autoescape(["html", "xml", "atom"]),
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.install_gettext_translations(translations(lang), newstyle=True)
+    env.install_gettext_callables(translator.gettext, translator.ngettext, newstyle=True)
     env.policies["ext.i18n.trimmed"] = True
     env.filters["number"] = lambda value: format_number(value, lang)
     env.filters["day"] = lambda value: format_day(value, lang)
-    env.globals.update(languages=LANGUAGES, native_names=NATIVE_NAMES)
+    env.globals.update(languages=offered_languages(), native_names=NATIVE_NAMES)
     return env
 
 
@@ -37,9 +49,7 @@ def render(
     path = request.url.path
     rest = path.split("/", 2)[2] if path.count("/") >= 2 else ""
     query = f"?{request.url.query}" if request.url.query else ""
-    html = (
-        environment(lang)
-        .get_template(name)
-        .render(lang=lang, path_rest=rest, query=query, request=request, **context)
-    )
+    environment_for = getattr(request.app.state, "environment_for", environment)
+    template = environment_for(lang).get_template(name)
+    html = template.render(lang=lang, path_rest=rest, query=query, request=request, **context)
     return HTMLResponse(html, status_code=status)

@@ -105,3 +105,26 @@ def test_bad_parameters_are_400(client):
     assert client.get("/en/search", params={"sort": "evil"}).status_code == 400
     assert client.get("/en/search", params={"q": "x" * 3000}).status_code == 400
     assert client.get("/en/search", params={"q": "x" * 5000}).status_code == 414
+
+
+def test_campaign_page_draws_charts_with_accessible_tables(client):
+    page = client.get("/ru/campaign")
+    assert page.status_code == 200
+    assert page.text.count("<svg") == 4 and page.text.count("<table") == 4
+    assert "Посольство Казахстана в Азербайджане" in page.text  # donor named in Russian
+    assert "апрель 2022" in page.text  # months formatted by Babel
+
+
+def test_opensearch_description(client):
+    response = client.get("/opensearch.xml?lang=tr")
+    assert response.headers["content-type"].startswith("application/opensearchdescription+xml")
+    assert "/tr/search?q={searchTerms}" in response.text
+    assert 'rel="search"' in client.get("/tr/").text
+
+
+def test_atom_feed_of_new_arrivals_per_library(client):
+    response = client.get("/en/libraries/SHU/feed.atom")
+    assert response.headers["content-type"].startswith("application/atom+xml")
+    assert response.text.count("<entry>") > 5
+    assert "Shusha" in response.text
+    assert client.get("/en/libraries/NOPE/feed.atom").status_code == 404

@@ -1,0 +1,261 @@
+"""The OpenAPI 3.1 description of JSON API v1 (tests validate real responses against it)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from index.searcher import MAX_PER_PAGE, SORTS
+from portal.web.i18n import LANGUAGES
+
+STRING_LIST = {"type": "array", "items": {"type": "string"}}
+NULLABLE_STRING = {"type": ["string", "null"]}
+
+
+def _query(name: str, description: str, schema: dict | None = None) -> dict:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }
+
+
+def _json(ref: str, description: str) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}},
+    }
+
+
+ERRORS = {"400": _json("Error", "bad parameter"), "404": _json("Error", "not found")}
+UI_LANG = _query(
+    "ui_lang",
+    "language of library, district, donor and subject names",
+    {"type": "string", "enum": list(LANGUAGES)},
+)
+
+COMPONENTS = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["status", "message"],
+                "properties": {"status": {"type": "integer"}, "message": {"type": "string"}},
+            }
+        },
+    },
+    "Library": {
+        "type": "object",
+        "required": ["code", "name", "label"],
+        "properties": {
+            "code": {"type": "string"},
+            "name": {"type": "string"},
+            "label": {"type": "string"},
+            "district": {"type": "string"},
+            "district_name": {"type": "string"},
+            "latitude": {"type": ["number", "null"]},
+            "longitude": {"type": ["number", "null"]},
+            "address": {"type": "string"},
+        },
+    },
+    "Holding": {
+        "type": "object",
+        "required": ["library", "copies"],
+        "properties": {
+            "library": {"$ref": "#/components/schemas/Library"},
+            "copies": {"type": "integer", "minimum": 1},
+        },
+    },
+    "Record": {
+        "type": "object",
+        "required": [
+            "id",
+            "title",
+            "language",
+            "script",
+            "authors",
+            "year",
+            "isbn",
+            "work",
+            "highlight",
+            "holdings",
+            "total_copies",
+        ],
+        "properties": {
+            "id": {"type": "string"},
+            "title": {"type": "string", "description": "as printed, in its own script"},
+            "language": {"type": "string", "description": "ISO 639-1"},
+            "language_name": {"type": "string"},
+            "script": {"type": "string", "description": "ISO 15924: Latn, Cyrl"},
+            "authors": STRING_LIST,
+            "translators": STRING_LIST,
+            "publisher": {"type": "string"},
+            "year": {"type": ["integer", "null"]},
+            "isbn": {**NULLABLE_STRING, "description": "ISBN-13, digits only"},
+            "work": {"type": "string", "description": "shared by editions of one work"},
+            "subjects": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["key", "name"],
+                    "properties": {"key": {"type": "string"}, "name": {"type": "string"}},
+                },
+            },
+            "highlight": {
+                "type": "string",
+                "description": "HTML-escaped title, matched words in <mark>",
+            },
+            "holdings": {"type": "array", "items": {"$ref": "#/components/schemas/Holding"}},
+            "total_copies": {"type": "integer", "minimum": 0},
+        },
+    },
+    "RecordWithEditions": {
+        "allOf": [{"$ref": "#/components/schemas/Record"}],
+        "type": "object",
+        "required": ["editions"],
+        "properties": {
+            "editions": {"type": "array", "items": {"$ref": "#/components/schemas/Record"}}
+        },
+    },
+    "FacetValue": {
+        "type": "object",
+        "required": ["value", "count"],
+        "properties": {
+            "value": {"type": "string"},
+            "count": {"type": "integer"},
+            "label": {"type": "string"},
+        },
+    },
+    "SearchResponse": {
+        "type": "object",
+        "required": ["query", "total", "page", "per_page", "results", "facets", "suggestion"],
+        "properties": {
+            "query": {"type": "string"},
+            "total": {"type": "integer", "minimum": 0},
+            "page": {"type": "integer", "minimum": 1},
+            "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
+            "results": {"type": "array", "items": {"$ref": "#/components/schemas/Record"}},
+            "facets": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "array",
+                    "items": {"$ref": "#/components/schemas/FacetValue"},
+                },
+            },
+            "suggestion": {**NULLABLE_STRING, "description": "did you mean"},
+        },
+    },
+    "SuggestResponse": {
+        "type": "object",
+        "required": ["query", "suggestions"],
+        "properties": {
+            "query": {"type": "string"},
+            "suggestions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "title", "authors", "language"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "title": {"type": "string"},
+                        "authors": STRING_LIST,
+                        "language": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
+    "LibraryList": {
+        "type": "object",
+        "required": ["libraries"],
+        "properties": {
+            "libraries": {"type": "array", "items": {"$ref": "#/components/schemas/Library"}}
+        },
+    },
+}
+
+SEARCH_PARAMETERS = [
+    _query(
+        "q",
+        "what the reader typed: plain text in any script (words beyond 256 characters "
+        "are not searched); empty browses everything",
+    ),
+    _query("language", "filter by record language (repeatable)"),
+    _query("library", "filter by library code (repeatable)"),
+    _query("district", "filter by district code (repeatable)"),
+    _query("donor", "filter by donor code (repeatable)"),
+    _query("subject", "filter by subject key (repeatable)"),
+    _query("year_from", "first year", {"type": "integer"}),
+    _query("year_to", "last year", {"type": "integer"}),
+    _query("sort", "order of results", {"type": "string", "enum": list(SORTS)}),
+    _query("page", "page number", {"type": "integer", "minimum": 1}),
+    _query(
+        "per_page", "results per page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE}
+    ),
+    UI_LANG,
+]
+
+DOCUMENT = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Karabakh library books portal API",
+        "version": "1.0.0",
+        "description": "Search the books donated to the libraries of Karabakh.",
+    },
+    "paths": {
+        "/api/v1/search": {
+            "get": {
+                "summary": "Search records, with facets and a did-you-mean suggestion",
+                "parameters": SEARCH_PARAMETERS,
+                "responses": {"200": _json("SearchResponse", "results"), **ERRORS},
+            }
+        },
+        "/api/v1/records/{id}": {
+            "get": {
+                "summary": "One record with its holdings and the other editions of its work",
+                "parameters": [
+                    {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
+                    UI_LANG,
+                ],
+                "responses": {"200": _json("RecordWithEditions", "the record"), **ERRORS},
+            }
+        },
+        "/api/v1/suggest": {
+            "get": {
+                "summary": "Completions of titles and authors for what is typed so far",
+                "parameters": [_query("q", "the text typed so far")],
+                "responses": {"200": _json("SuggestResponse", "completions")},
+            }
+        },
+        "/api/v1/libraries": {
+            "get": {
+                "summary": "Every library",
+                "parameters": [UI_LANG],
+                "responses": {"200": _json("LibraryList", "libraries")},
+            }
+        },
+        "/api/v1/libraries/{code}": {
+            "get": {
+                "summary": "One library",
+                "parameters": [
+                    {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}},
+                    UI_LANG,
+                ],
+                "responses": {"200": _json("Library", "the library"), **ERRORS},
+            }
+        },
+    },
+    "components": {"schemas": COMPONENTS},
+}
+
+
+def openapi(_request: Request) -> JSONResponse:
+    return JSONResponse(DOCUMENT)
+
+
+routes = [Route("/api/v1/openapi.json", openapi)]
