@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 import sys
 from collections.abc import Callable
@@ -12,6 +13,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from portal.catalog.accounts import (
+    AccountError,
+    add_user,
+    disable_user,
+    list_users,
+    set_password,
+)
 from portal.catalog.catalog import Catalog, DataPaths
 from portal.catalog.csvformat import CatalogFileError
 from portal.config import Settings
@@ -84,7 +92,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     catalog = open_catalog(settings)
     try:
-        report = catalog.import_paths([Path(p) for p in args.files], dry_run=args.dry_run)
+        report = catalog.import_paths(
+            [Path(p) for p in args.files], dry_run=args.dry_run, library=args.library
+        )
     except CatalogFileError as error:
         for problem in error.problems:
             err.print(str(problem), markup=False)
@@ -152,6 +162,45 @@ def cmd_i18n(args: argparse.Namespace, _settings: Settings) -> int:
     return 0
 
 
+def read_password(confirm: bool = True) -> str:
+    """From a prompt on a terminal (asked twice), else the first line of standard input;
+    never from an argument, where it would land in the shell history and `ps`."""
+    if sys.stdin.isatty():
+        first = getpass.getpass("password: ")
+        if confirm and getpass.getpass("again: ") != first:
+            raise AccountError("the two passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\n")
+
+
+def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
+    catalog = open_catalog(settings)
+    engine = catalog.engine
+    try:
+        if args.action == "add":
+            if not args.name or not args.role:
+                raise AccountError("usage: portal user add NAME --role ROLE [--library CODE]")
+            library = args.library.upper() if args.library else None
+            user = add_user(engine, args.name, read_password(), args.role, library)
+            print(f"added {user.name} ({user.role}{', ' + user.library if user.library else ''})")
+        elif args.action == "list":
+            for user in list_users(engine):
+                state = "disabled" if user.disabled else "active"
+                print(f"{user.name}\t{user.role}\t{user.library or '-'}\t{state}")
+        elif args.action == "disable":
+            disable_user(engine, args.name)
+            print(f"disabled {args.name}")
+        elif args.action == "passwd":
+            set_password(engine, args.name, read_password())
+            print(f"password changed for {args.name}")
+    except AccountError as problem:
+        err.print(str(problem), markup=False)
+        return 1
+    finally:
+        catalog.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="portal",
@@ -170,8 +219,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(func=cmd_serve)
 
-    imp = sub.add_parser("import", help="import Catalog CSV v1 files (all or nothing)")
+    imp = sub.add_parser(
+        "import", help="import Catalog CSV v1 or MARC 21 (.mrc, MARCXML) files, all or nothing"
+    )
     imp.add_argument("files", nargs="+", metavar="FILE")
+    imp.add_argument(
+        "--library", metavar="CODE", help="library for MARC records without 852 holdings"
+    )
     imp.add_argument("--dry-run", action="store_true", help="validate and report, write nothing")
     imp.set_defaults(func=cmd_import)
 
@@ -181,6 +235,13 @@ def build_parser() -> argparse.ArgumentParser:
     exp = sub.add_parser("export", help="write the whole catalog as Catalog CSV v1")
     exp.add_argument("file", metavar="FILE")
     exp.set_defaults(func=cmd_export)
+
+    user = sub.add_parser("user", help="staff accounts (passwords from a prompt or stdin)")
+    user.add_argument("action", choices=["add", "list", "disable", "passwd"])
+    user.add_argument("name", nargs="?")
+    user.add_argument("--role", choices=["librarian", "coordinator", "admin"])
+    user.add_argument("--library", metavar="CODE", help="a librarian's library")
+    user.set_defaults(func=cmd_user)
 
     i18n = sub.add_parser("i18n", help="translators' workflow over locales/")
     i18n.add_argument("action", choices=["extract", "update", "compile", "check", "stats"])

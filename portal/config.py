@@ -2,21 +2,44 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+SECRET_FILE = "secret.key"
 
 
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database_url: str | None
+    secure_cookies: bool = False  # set PORTAL_SECURE_COOKIES=1 behind HTTPS
+    max_upload_bytes: int = 20 * 1024 * 1024
 
     @classmethod
     def from_env(cls) -> Settings:
         return cls(
             data_dir=Path(os.environ.get("PORTAL_DATA_DIR", "var")).resolve(),
             database_url=os.environ.get("PORTAL_DATABASE_URL") or None,
+            secure_cookies=os.environ.get("PORTAL_SECURE_COOKIES") == "1",
+            max_upload_bytes=int(os.environ.get("PORTAL_MAX_UPLOAD_MB", "20")) * 1024 * 1024,
         )
+
+    def secret_key(self) -> str:
+        """PORTAL_SECRET_KEY, or a key generated once into the data folder (mode 0600)."""
+        if os.environ.get("PORTAL_SECRET_KEY"):
+            return os.environ["PORTAL_SECRET_KEY"]
+        path = self.data_dir / SECRET_FILE
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(48))
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)  # the first of several starting workers wins
+            tmp.unlink()
+        return path.read_text().strip()

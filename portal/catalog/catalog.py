@@ -20,6 +20,7 @@ from sqlalchemy import Engine, func, select
 from index import SearchIndex
 from index.vocabulary import Vocabulary, language_labels
 from portal.catalog import models
+from portal.catalog.audit import record_action
 from portal.catalog.csvformat import (
     CatalogFileError,
     ParsedFile,
@@ -30,6 +31,7 @@ from portal.catalog.csvformat import (
 )
 from portal.catalog.db import migrate, open_engine, sqlite_url, writing
 from portal.catalog.imports import ImportReport, apply_import
+from portal.catalog.marc import parse_marc
 from portal.catalog.reference import LANGUAGES, subjects
 
 EPOCH = date(1970, 1, 1)
@@ -65,6 +67,17 @@ def search_vocabularies() -> tuple[Vocabulary, ...]:
         Vocabulary("subjects", headings),
         Vocabulary("language", language_labels(NAMED_LANGUAGES)),
     )
+
+
+MARC_SUFFIXES = (".mrc", ".marc", ".iso2709", ".xml", ".marcxml")
+
+
+def is_marc(source: str, data: bytes) -> bool:
+    """MARC by name, or by content: an ISO 2709 leader starts with five digits."""
+    if source.lower().endswith(MARC_SUFFIXES):
+        return True
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:5]
+    return head.isdigit() and len(head) == 5 or head.startswith(b"<")
 
 
 class DryRun(Exception):
@@ -135,17 +148,26 @@ class Catalog:
 
     # --- imports --------------------------------------------------------------------------
 
-    def parse_files(self, files: Iterable[tuple[str, bytes]]) -> list[ParsedFile]:
-        """Validate every file; raises CatalogFileError with the problems of all of them."""
+    def parse_files(
+        self, files: Iterable[tuple[str, bytes]], library: str | None = None
+    ) -> list[ParsedFile]:
+        """Validate every file (Catalog CSV v1, or MARC 21 as ISO 2709 or MARCXML); raises
+        CatalogFileError with the problems of all of them. `library` is where MARC records
+        without 852 holdings go."""
         libraries = self.library_codes()
         parsed, problems = [], []
+        if library is not None and library not in libraries:
+            problems.append(Problem("--library", None, None, library, "unknown library code"))
         for source, data in files:
             if len(data) > MAX_IMPORT_BYTES:
                 limit = f"larger than the {MAX_IMPORT_BYTES // 2**20} MB upload limit"
                 problems.append(Problem(source, None, None, None, limit))
                 continue
             try:
-                parsed.append(parse_catalog_csv(data, source, libraries))
+                if is_marc(source, data):
+                    parsed.append(parse_marc(data, source, libraries, default_library=library))
+                else:
+                    parsed.append(parse_catalog_csv(data, source, libraries))
             except CatalogFileError as error:
                 problems.extend(error.problems)
         if problems:
@@ -153,25 +175,43 @@ class Catalog:
         return parsed
 
     def import_files(
-        self, files: Iterable[tuple[str, bytes]], actor: str = "cli", dry_run: bool = False
+        self,
+        files: Iterable[tuple[str, bytes]],
+        actor: str = "cli",
+        dry_run: bool = False,
+        library: str | None = None,
     ) -> ImportReport:
-        """Import Catalog CSV files all-or-nothing, then index what changed."""
-        parsed = self.parse_files(files)
+        """Import files all-or-nothing, then index what changed."""
+        parsed = self.parse_files(files, library)
         report = None
         try:
             with writing(self.engine) as conn:
                 report = apply_import(conn, parsed, actor=actor, dry_run=dry_run)
                 if dry_run:
                     raise DryRun
+                record_action(
+                    conn,
+                    actor,
+                    "import",
+                    ", ".join(report.files)[:200],
+                    library,
+                    None,
+                    {"summary": report.summary()},
+                )
         except DryRun:
             return report
         self.reindex_records(report.changed_ids)
         return report
 
     def import_paths(
-        self, paths: Iterable[Path], actor: str = "cli", dry_run: bool = False
+        self,
+        paths: Iterable[Path],
+        actor: str = "cli",
+        dry_run: bool = False,
+        library: str | None = None,
     ) -> ImportReport:
-        return self.import_files(((str(p), Path(p).read_bytes()) for p in paths), actor, dry_run)
+        files = [(str(p), Path(p).read_bytes()) for p in paths]
+        return self.import_files(files, actor, dry_run, library)
 
     # --- index documents ------------------------------------------------------------------
 

@@ -61,20 +61,42 @@ def open_engine(url: str) -> Engine:
 # --- migrations ---------------------------------------------------------------------------
 
 
+INITIAL_TABLES = (
+    "districts",
+    "libraries",
+    "donors",
+    "records",
+    "import_batches",
+    "holding_events",
+    "holdings",
+)
+
+
 def _m001_initial(conn: Connection) -> None:
-    models.metadata.create_all(
-        conn,
-        tables=[t for name, t in models.metadata.tables.items() if name != "schema_migrations"],
-    )
+    # Migration 1 is frozen at the tables it first created; later tables have their own.
+    models.metadata.create_all(conn, tables=[models.metadata.tables[n] for n in INITIAL_TABLES])
 
 
 def _m002_reference_data(conn: Connection) -> None:
     reference.seed(conn)
 
 
+def _m003_users_and_audit(conn: Connection) -> None:
+    models.users.create(conn)
+    models.audit_log.create(conn)
+    # The audit log is append-only in the database too, not only in the portal's code.
+    if conn.dialect.name == "sqlite":
+        for verb in ("UPDATE", "DELETE"):
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log "
+                f"BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
+            )
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial tables", _m001_initial),
     (2, "reference libraries, districts and donors", _m002_reference_data),
+    (3, "users and the audit log", _m003_users_and_audit),
 ]
 
 

@@ -14,6 +14,31 @@ class HoldingsError(ValueError):
     """A change that would break the ledger (negative copies, unknown holding)."""
 
 
+class ChangedMeanwhile(HoldingsError):
+    """Someone else changed this holding after it was shown: nothing was written."""
+
+
+def holding_version(conn: Connection, record_id: str, library: str) -> tuple[int, int]:
+    """(copies, version) of a holding; (0, 0) if the library never held the record."""
+    row = conn.execute(
+        select(models.holdings.c.copies, models.holdings.c.version).where(
+            models.holdings.c.record_id == record_id, models.holdings.c.library == library
+        )
+    ).first()
+    return (row.copies, row.version) if row else (0, 0)
+
+
+def expect_version(conn: Connection, record_id: str, library: str, expected: int) -> int:
+    """Refuse to go on if the holding's version is not the one the editor saw."""
+    copies, version = holding_version(conn, record_id, library)
+    if version != expected:
+        raise ChangedMeanwhile(
+            f"{library} holdings of {record_id} changed meanwhile (now {copies} copies); "
+            "reload and try again"
+        )
+    return copies
+
+
 def apply_event(
     conn: Connection,
     *,

@@ -130,3 +130,38 @@ holdings = Table(
     Index("ix_holdings_library", "library"),
     UniqueConstraint("record_id", "library"),
 )
+
+
+ROLES = ("librarian", "coordinator", "admin")
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(80), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("library", String(16), ForeignKey("libraries.code")),  # a librarian's library
+    Column("disabled", Integer, nullable=False, default=0),
+    Column("failed_sign_ins", Integer, nullable=False, default=0),
+    Column("locked_until", DateTime),
+    Column("created_at", DateTime, nullable=False),
+    CheckConstraint(f"role IN {ROLES!r}", name="ck_user_role"),
+    CheckConstraint("role != 'librarian' OR library IS NOT NULL", name="ck_librarian_library"),
+)
+
+# Append-only: the portal has no code path that updates or deletes a row of this table.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("library", String(16)),  # the library affected, for filtering and for librarians
+    Column("target", String(200), nullable=False),
+    Column("before", Text),  # JSON
+    Column("after", Text),  # JSON
+    Index("ix_audit_at", "at"),
+    Index("ix_audit_library", "library"),
+)

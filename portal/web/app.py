@@ -9,19 +9,21 @@ from jinja2 import Environment
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.catalog.catalog import Catalog
 from portal.config import REPO_ROOT, Settings
-from portal.web import api, feeds, openapi, pages
+from portal.web import api, feeds, openapi, pages, staff
 from portal.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, compile_catalogs
 from portal.web.templating import render
 
 MAX_URL_BYTES = 4096
+SESSION_SECONDS = 8 * 3600
 
 SECURITY_HEADERS = {
     b"content-security-policy": (
@@ -68,11 +70,20 @@ def _lang_of(request: Request) -> str:
     return first if first in LANGUAGES else DEFAULT_LANGUAGE
 
 
-async def not_found(request: Request, exc: HTTPException) -> Response:
+async def http_error(request: Request, exc: HTTPException) -> Response:
     if request.url.path.startswith("/api/"):
         return api.error(exc.status_code, exc.detail or "not found")
     lang = _lang_of(request)
-    return render(request, "error.html", lang, {"status": exc.status_code}, status=exc.status_code)
+    if exc.status_code == 401:
+        return RedirectResponse(f"/{lang}/staff/sign-in", status_code=303)
+    message = exc.detail if exc.status_code not in (404, 500) else None
+    return render(
+        request,
+        "error.html",
+        lang,
+        {"status": exc.status_code, "message": message},
+        status=exc.status_code,
+    )
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
@@ -88,6 +99,8 @@ def create_app(
 ) -> Starlette:
     """The portal. `environment_for` replaces the template environments (the pseudo-locale
     test renders every page through a pseudo-translation)."""
+    if settings is None and catalog is not None:
+        settings = Settings(data_dir=catalog.index.path.parent, database_url=None)
     settings = settings or Settings.from_env()
     compile_catalogs()
 
@@ -103,15 +116,29 @@ def create_app(
         *openapi.routes,
         *feeds.routes,
         Mount("/static", StaticFiles(directory=str(REPO_ROOT / "static")), name="static"),
+        *staff.routes,
         *pages.routes,
         Route("/{rest:path}", pages.root),
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityHeaders)],
-        exception_handlers={HTTPException: not_found, 500: server_error},
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(
+                SessionMiddleware,
+                secret_key=settings.secret_key(),
+                session_cookie="portal_session",
+                max_age=SESSION_SECONDS,
+                same_site="lax",
+                https_only=settings.secure_cookies,
+            ),
+        ],
+        exception_handlers={HTTPException: http_error, 500: server_error},
         lifespan=lifespan,
     )
+    app.state.settings = settings
+    if catalog is not None:
+        app.state.catalog = catalog
     if environment_for is not None:
         app.state.environment_for = environment_for
     return app

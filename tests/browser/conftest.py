@@ -50,6 +50,15 @@ def _answers(url: str) -> bool:
         return False
 
 
+_SERVED: dict[str, Path] = {}
+
+
+@pytest.fixture(scope="session")
+def server_data_dir(server) -> Path:
+    """The data folder the test server serves (for `portal user add` and the like)."""
+    return _SERVED["data_dir"]
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory) -> str:
     """`python -m portal serve` on a fresh data folder; yields its base URL."""
@@ -82,6 +91,7 @@ def server(tmp_path_factory) -> str:
                     + log_path.read_text(errors="replace")
                 )
             time.sleep(0.5)
+        _SERVED["data_dir"] = data_dir
         yield base
     finally:
         process.terminate()
