@@ -14,8 +14,6 @@ a filter) is timed.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import random
 import resource
 import sys
@@ -27,61 +25,12 @@ import icu
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.synthetic import LIBRARIES, synthetic_csv  # noqa: E402
 from index import SearchRequest  # noqa: E402
 from index.analysis import words  # noqa: E402
 from portal.catalog.catalog import Catalog  # noqa: E402
-from portal.catalog.csvformat import COLUMNS  # noqa: E402
-from portal.demo import demo_files  # noqa: E402
 
-LIBRARIES = ["ANL", "SHU", "LAC", "KEL", "AGD", "FUZ", "JAB", "ZAN", "GUB", "KHO", "KHV"]
 TO_LATIN = icu.Transliterator.createInstance("Any-Latin; Latin-ASCII")
-
-
-def demo_rows() -> list[dict[str, str]]:
-    rows = []
-    for _name, data in demo_files():
-        rows.extend(csv.DictReader(io.StringIO(data.decode("utf-8"))))
-    return rows
-
-
-def synthetic_csv(count: int, seed: int = 7) -> tuple[bytes, list[dict[str, str]]]:
-    rng = random.Random(seed)
-    base = demo_rows()
-    by_language: dict[str, list[dict[str, str]]] = {}
-    for row in base:
-        by_language.setdefault(row["language"], []).append(row)
-    vocab = {
-        lang: [w for r in rows for w in words(r["title"])] for lang, rows in by_language.items()
-    }
-    languages = list(by_language)
-    weights = [len(by_language[lang]) for lang in languages]
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    made = []
-    for i in range(count):
-        lang = rng.choices(languages, weights)[0]
-        model = rng.choice(by_language[lang])
-        title = " ".join(rng.choice(vocab[lang]) for _ in range(rng.randint(1, 5)))
-        row = {
-            "record_id": f"syn-{i:07d}",
-            "title": title,
-            "language": lang,
-            "authors": rng.choice(by_language[lang])["authors"],
-            "translators": "",
-            "work": f"syn-work-{i // rng.choice((1, 1, 1, 2, 3)):07d}",
-            "publisher": model["publisher"],
-            "year": str(rng.randint(1950, 2022)),
-            "isbn": "",
-            "subjects": model["subjects"],
-            "donor": model["donor"],
-            "donated_on": f"2021-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-            "library": rng.choice(LIBRARIES),
-            "copies": str(rng.randint(1, 9)),
-        }
-        writer.writerow(row)
-        made.append(row)
-    return out.getvalue().encode("utf-8"), made
 
 
 def typo(word: str, rng: random.Random) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from whoosh import columns
 from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
@@ -33,6 +36,7 @@ def build_schema() -> Schema:
     sort_fields = {f"sort_title_{loc}": COLUMN(columns.VarBytesColumn()) for loc in SORT_LOCALES}
     return Schema(
         id=ID(stored=True, unique=True),
+        fingerprint=STORED(),
         work=ID(stored=True),
         language=ID(stored=True, sortable=True),
         script=ID(stored=True),
@@ -73,6 +77,12 @@ def title_signature(title: str) -> str:
     return fold(title)
 
 
+def fingerprint(record: dict) -> str:
+    """A digest of everything indexed about a record: equal digests, equal documents."""
+    canonical = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+
+
 def to_document(record: dict) -> dict:
     """A catalog record dict -> the fields Whoosh stores and indexes.
 
@@ -88,6 +98,7 @@ def to_document(record: dict) -> dict:
     subjects = list(record.get("subjects") or [])
     doc = {
         "id": record["id"],
+        "fingerprint": fingerprint(record),
         "work": record.get("work") or record["id"],
         "language": language,
         "script": script,

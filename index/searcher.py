@@ -20,6 +20,7 @@ MAX_PER_PAGE = 100
 EDITION_SOURCES = 30  # how many top hits bring in the other editions of their work
 EDITION_FACTOR = 0.9  # an edition ranks just below the hit that brought it in
 FEW_RESULTS = 3  # below this, look for a "did you mean"
+TIE_WINDOW = 20  # extra hits fetched so that ties at a page's edge sort the same way
 
 FACET_FIELDS = {
     "language": ("language", False),
@@ -149,7 +150,7 @@ def _run(searcher: Searcher, request: SearchRequest, parsed: ParsedQuery, requir
     results = searcher.search(
         q,
         filter=flt,
-        limit=page * per_page,
+        limit=page * per_page + TIE_WINDOW,
         sortedby=sortedby,
         groupedby=_facets() if request.facets else None,
     )
@@ -210,6 +211,11 @@ def search(
         relaxed = not results.is_empty()
     total = len(results)
     start = (page - 1) * per_page
+    ranked = list(results[: start + per_page + TIE_WINDOW])
+    if request.sort == "relevance" and not parsed.empty:
+        # Equal scores rank by record id, not by where a document sits in the index, so a
+        # rebuilt or restored index ranks exactly like the one it replaces.
+        ranked.sort(key=lambda h: (-round(h.score or 0.0, 6), h["id"]))
     hits = [
         Hit(
             id=h["id"],
@@ -220,7 +226,7 @@ def search(
                 h["title"], h.get("language", ""), h.get("script", ""), parsed.words
             ),
         )
-        for h in results[start : start + per_page]
+        for h in ranked[start : start + per_page]
     ]
     suggestion = None
     if parsed.words and (total < FEW_RESULTS or relaxed):

@@ -40,6 +40,10 @@ class IndexUnavailable(RuntimeError):
     """The index folder is missing or cannot be opened."""
 
 
+class IndexBuildFailed(OSError):
+    """A rebuild did not write every record (disk full, a failed worker process)."""
+
+
 class SearchIndex:
     def __init__(
         self,
@@ -128,6 +132,7 @@ class SearchIndex:
             writer.cancel()
             raise
         writer.commit()
+        self._checked = 0.0  # this process sees its own commit at once
         return count
 
     def rebuild(
@@ -149,9 +154,19 @@ class SearchIndex:
             shutil.rmtree(generation, ignore_errors=True)
             raise
         writer.commit()
+        # Whoosh's multiprocess writer does not report a failed sub-writer (a full disk, say):
+        # count what the new generation holds before letting readers see it.
+        written = whoosh_index.open_dir(str(generation)).doc_count()
+        if written != count:
+            shutil.rmtree(generation, ignore_errors=True)
+            raise IndexBuildFailed(
+                f"the new index holds {written} of {count} records; "
+                "the previous index is still served"
+            )
         if progress:
             progress(count)
         self._swap_to(generation)
+        self._checked = 0.0
         return count
 
     # --- reading --------------------------------------------------------------------------
@@ -171,14 +186,20 @@ class SearchIndex:
             target = os.readlink(self.path)
         except OSError as error:
             raise IndexUnavailable(f"no index at {self.path}") from error
-        if target != self._target or self._searcher is None:
-            if self._searcher is not None:
-                self._searcher.close()
-            self._ix = whoosh_index.open_dir(str(self.path.parent / target))
-            self._searcher = self._ix.searcher()
-            self._target = target
-        elif not self._searcher.up_to_date():
-            self._searcher = self._searcher.refresh()
+        try:
+            # A new searcher rather than Searcher.refresh(): refresh() reuses the readers of
+            # unchanged segments together with their old deletion sets, so a document
+            # replaced by update_document would show twice.
+            if target != self._target or self._searcher is None or not self._searcher.up_to_date():
+                if self._searcher is not None:
+                    self._searcher.close()
+                    self._searcher = None
+                self._ix = whoosh_index.open_dir(str(self.path.parent / target))
+                self._searcher = self._ix.searcher()
+                self._target = target
+        except Exception as error:  # a damaged index raises many different errors
+            self._searcher, self._target = None, None
+            raise IndexUnavailable(f"the index at {self.path} cannot be opened: {error}") from error
         return self._searcher
 
     def search(self, request: search_api.SearchRequest) -> search_api.SearchResult:
@@ -194,8 +215,12 @@ class SearchIndex:
             return searcher.doc_count()
 
     def stored_ids(self) -> set[str]:
+        return set(self.fingerprints())
+
+    def fingerprints(self) -> dict[str, str]:
+        """Record id -> fingerprint of what the index holds for it."""
         with self.searching() as searcher:
-            return {fields["id"] for fields in searcher.all_stored_fields()}
+            return {f["id"]: f.get("fingerprint", "") for f in searcher.all_stored_fields()}
 
     def close(self) -> None:
         with self._lock:

@@ -5,6 +5,10 @@ Whoosh's upstream is frozen, so fixes live here, each with the reason and a test
 
 from __future__ import annotations
 
+import os
+import sys
+
+from whoosh import multiproc
 from whoosh.codec import whoosh3
 
 _MISSING = object()
@@ -24,5 +28,20 @@ def _cached_reader(self, fieldname, column):
     return reader
 
 
+_original_subwriter_run = multiproc.SubWriterTask.run
+
+
+def _subwriter_run(self) -> None:
+    """A sub-writer that fails (a full disk) says so in one line instead of a traceback;
+    SearchIndex.rebuild notices the missing documents and keeps the previous index."""
+    try:
+        _original_subwriter_run(self)
+    except Exception as error:  # noqa: BLE001 - reported, and the parent checks the result
+        sys.stderr.write(f"index writer process failed: {error}\n")
+        sys.stderr.flush()
+        os._exit(1)
+
+
 def apply() -> None:
     whoosh3.W3PerDocReader._cached_reader = _cached_reader
+    multiproc.SubWriterTask.run = _subwriter_run

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.exc import OperationalError
 
 from portal.catalog.accounts import (
     AccountError,
@@ -58,9 +59,12 @@ def prepare(settings: Settings, demo: bool = True) -> Catalog:
     if fresh and demo:
         report = load_demo(catalog)
         err.print(f"demo catalog: {report.summary()}")
-    if not catalog.index.exists() or not catalog.index.healthy():
+    if fresh:
         err.print("building the search index from the catalog ...")
         reindex(catalog)
+    elif not catalog.index.healthy():
+        # The portal serves meanwhile and rebuilds in the background (see web/app.py).
+        err.print("the search index is missing or damaged: it is rebuilt while the portal serves")
     return catalog
 
 
@@ -201,6 +205,52 @@ def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from portal.catalog.check import check
+
+    catalog = open_catalog(settings)
+    try:
+        report = check(catalog, repair=not args.no_repair)
+    finally:
+        catalog.close()
+    for line in report.lines():
+        print(line)
+    return 0 if report.clean or not args.no_repair else 1
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from portal.catalog.backup import BackupError, backup
+
+    catalog = open_catalog(settings)
+    try:
+        size = backup(catalog.engine, Path(args.file))
+    except (BackupError, OSError) as problem:
+        err.print(f"backup failed: {problem}", markup=False)
+        return 1
+    finally:
+        catalog.close()
+    print(f"backed up the catalog to {args.file} ({size // 1024} KiB)")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    from portal.catalog.backup import BackupError, restore
+
+    catalog = open_catalog(settings)
+    try:
+        restore(catalog.engine, Path(args.file))
+        catalog.close()
+        catalog = open_catalog(settings)  # migrate a backup made by an older version
+        reindex(catalog)
+    except (BackupError, OSError) as problem:
+        err.print(f"restore failed: {problem}", markup=False)
+        return 1
+    finally:
+        catalog.close()
+    print(f"restored the catalog from {args.file} and rebuilt the index")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="portal",
@@ -236,6 +286,18 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("file", metavar="FILE")
     exp.set_defaults(func=cmd_export)
 
+    chk = sub.add_parser("check", help="verify catalog and index agree; repair drift")
+    chk.add_argument("--no-repair", action="store_true", help="report only (exit 1 if drift)")
+    chk.set_defaults(func=cmd_check)
+
+    bak = sub.add_parser("backup", help="consistent copy of the catalog while serving")
+    bak.add_argument("file", metavar="FILE")
+    bak.set_defaults(func=cmd_backup)
+
+    res = sub.add_parser("restore", help="replace the catalog with a backup, then reindex")
+    res.add_argument("file", metavar="FILE")
+    res.set_defaults(func=cmd_restore)
+
     user = sub.add_parser("user", help="staff accounts (passwords from a prompt or stdin)")
     user.add_argument("action", choices=["add", "list", "disable", "passwd"])
     user.add_argument("name", nargs="?")
@@ -252,7 +314,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace, Settings], int] = args.func
-    return handler(args, Settings.from_env())
+    try:
+        return handler(args, Settings.from_env())
+    except (OSError, OperationalError) as problem:
+        # Disk full, a read-only data folder, a locked database: say so, without a traceback.
+        # Every write is one transaction (and a new index generation), so nothing is half done.
+        err.print(
+            f"portal {args.command}: cannot read or write the data folder: "
+            f"{getattr(problem, 'orig', None) or problem}",
+            markup=False,
+        )
+        err.print("nothing was changed", markup=False)
+        return 1
 
 
 if __name__ == "__main__":

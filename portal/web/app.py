@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
+import logging
+import threading
 from collections.abc import Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from jinja2 import Environment
 from starlette.applications import Starlette
@@ -16,11 +20,14 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from index.store import IndexUnavailable
 from portal.catalog.catalog import Catalog
 from portal.config import REPO_ROOT, Settings
 from portal.web import api, feeds, openapi, pages, staff
 from portal.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, compile_catalogs
 from portal.web.templating import render
+
+log = logging.getLogger("portal")
 
 MAX_URL_BYTES = 4096
 SESSION_SECONDS = 8 * 3600
@@ -86,6 +93,40 @@ async def http_error(request: Request, exc: HTTPException) -> Response:
     )
 
 
+async def index_unavailable(request: Request, exc: IndexUnavailable) -> Response:
+    """While the index is rebuilt, readers get a clear notice (503), never a stack trace."""
+    message = "The search index is being rebuilt from the catalog; please try again shortly."
+    if request.url.path.startswith("/api/"):
+        return api.error(503, message)
+    response = render(request, "error.html", _lang_of(request), {"status": 503}, status=503)
+    response.headers["retry-after"] = "30"
+    return response
+
+
+def repair_index_in_background(catalog: Catalog, data_dir: Path) -> threading.Thread | None:
+    """If the index is missing or damaged, rebuild it from the catalog in a thread while the
+    portal serves. Of several server processes, the one holding the lock rebuilds; the others
+    pick up the new index when its symlink is swapped in."""
+    if catalog.index.healthy():
+        return None
+
+    def rebuild() -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with open(data_dir / "rebuild.lock", "a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return  # another process is rebuilding
+            if not catalog.index.healthy():
+                log.warning("search index missing or damaged: rebuilding from the catalog")
+                catalog.rebuild_index()
+                log.warning("search index rebuilt")
+
+    thread = threading.Thread(target=rebuild, name="index-rebuild", daemon=True)
+    thread.start()
+    return thread
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     if request.url.path.startswith("/api/"):
         return api.error(500, "internal error")
@@ -107,6 +148,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette):
         app.state.catalog = catalog or Catalog.open(settings.data_dir, settings.database_url)
+        repair_index_in_background(app.state.catalog, settings.data_dir)
         yield
         if catalog is None:
             app.state.catalog.close()
@@ -133,7 +175,11 @@ def create_app(
                 https_only=settings.secure_cookies,
             ),
         ],
-        exception_handlers={HTTPException: http_error, 500: server_error},
+        exception_handlers={
+            HTTPException: http_error,
+            IndexUnavailable: index_unavailable,
+            500: server_error,
+        },
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -78,3 +78,13 @@ def test_old_generations_are_cleaned_up(fresh_demo):
         if p.name.startswith("index.") and p.is_dir()
     ]
     assert len(generations) <= 2
+
+
+def test_repeated_updates_keep_one_document_per_record(fresh_demo):
+    """Whoosh's Searcher.refresh() kept stale deletion sets: replaced documents showed twice."""
+    count = fresh_demo.record_count()
+    for _ in range(3):
+        fresh_demo.reindex_records(["kk-0006"])
+        assert fresh_demo.index.doc_count() == count
+        found = fresh_demo.index.search(SearchRequest(text="Көксерек", facets=False))
+        assert [h.id for h in found.hits].count("kk-0006") == 1
