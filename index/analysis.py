@@ -42,15 +42,16 @@ MAX_VARIANTS = 8
 
 
 def turkic_lower(text: str) -> str:
-    """Lowercase with the Turkic I rules, then NFC.
+    """Lowercase with the Turkic I rules, in NFKC.
 
     Python maps İ to "i" + U+0307 and I to "i"; Turkish and Azerbaijani map İ to i and I to ı.
     Every I-like letter is folded to plain i by `search_key` anyway; here the aim is to never
     produce a stray combining dot.
     """
-    text = unicodedata.normalize("NFC", text)
+    # NFKC: compatibility forms are the letters they look like (ﬁ, µ, ſ, full-width Ａ).
+    text = unicodedata.normalize("NFKC", text)
     text = text.replace("İ", "i").replace("I", "ı")
-    return unicodedata.normalize("NFC", text.lower()).replace("i̇", "i")
+    return unicodedata.normalize("NFKC", text.lower()).replace("i̇", "i")
 
 
 # Letters that are the same letter for matching purposes, whatever codepoint was typed.
@@ -252,10 +253,26 @@ def _replace_all(word: str, pairs: tuple[tuple[str, str], ...]) -> str:
     return word
 
 
+_FIRST_READINGS = tuple((pattern, readings[0]) for pattern, readings in _BRANCHES)
+
+
+def _settle(key: str) -> str:
+    """Fold a key again until it stops changing: romanized letters can meet and form a new
+    digraph (қ + һ gives "kh"), and a key must fold to itself."""
+    while True:
+        again = _skeleton(_replace_all(_replace_all(key, _DIGRAPHS_FIRST), _FIRST_READINGS))
+        if again == key:
+            return key
+        key = again
+
+
 def _skeleton(word: str) -> str:
     word = _replace_all(word, _DIGRAPHS_LAST)
-    word = _DOUBLES.sub(r"\1", word)
-    return word.replace("ie", "e")
+    while True:  # until nothing changes, so that folding a key again gives the same key
+        collapsed = _DOUBLES.sub(r"\1", word).replace("ie", "e")
+        if collapsed == word:
+            return word
+        word = collapsed
 
 
 def search_keys(word: str, language: str | None = None) -> list[str]:
@@ -279,7 +296,7 @@ def _search_keys(word: str, language: str | None) -> tuple[str, ...]:
             "\0", "ə"
         )
         for variant in _expand_branches(_replace_all(folded, _DIGRAPHS_FIRST)):
-            key = _skeleton(variant)
+            key = _settle(_skeleton(variant))
             if key and key not in keys:
                 keys.append(key)
     return tuple(keys[:MAX_VARIANTS])
@@ -291,8 +308,8 @@ def fold(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """The words of a text as a reader would count them."""
-    return WORD_PATTERN.findall(text)
+    """The words of a text as a reader would count them (after NFKC, like the analyzers)."""
+    return WORD_PATTERN.findall(unicodedata.normalize("NFKC", text))
 
 
 # --- Turkic light stemmer -----------------------------------------------------------------
@@ -496,8 +513,16 @@ class MinLengthFilter(Filter):
 # --- analyzers ------------------------------------------------------------------------------
 
 
+class NormalizingTokenizer(RegexTokenizer):
+    """Whoosh's RegexTokenizer over the NFKC form of the text, so that compatibility
+    characters split into words the same way wherever text is analyzed (¼ is 1⁄4)."""
+
+    def __call__(self, value, **kwargs):
+        return super().__call__(unicodedata.normalize("NFKC", value), **kwargs)
+
+
 def _base():
-    return RegexTokenizer(WORD_PATTERN) | ApostropheFilter() | TurkicLowercaseFilter()
+    return NormalizingTokenizer(WORD_PATTERN) | ApostropheFilter() | TurkicLowercaseFilter()
 
 
 def exact_analyzer():

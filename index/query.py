@@ -201,6 +201,8 @@ class ParsedQuery:
                 clauses.append(wq.Term("title_sig", signature, boost=W_TITLE_SIGNATURE))
         if self.isbn13:
             clauses.append(wq.Term("isbn", self.isbn13, boost=W_ISBN))
+        if not clauses:
+            return wq.NullQuery
         return wq.Or(clauses) if len(clauses) > 1 else clauses[0]
 
     def prefix_query(self) -> wq.Query:

@@ -156,7 +156,8 @@ class SearchIndex:
         writer.commit()
         # Whoosh's multiprocess writer does not report a failed sub-writer (a full disk, say):
         # count what the new generation holds before letting readers see it.
-        written = whoosh_index.open_dir(str(generation)).doc_count()
+        with whoosh_index.open_dir(str(generation)).reader() as reader:
+            written = reader.doc_count()
         if written != count:
             shutil.rmtree(generation, ignore_errors=True)
             raise IndexBuildFailed(

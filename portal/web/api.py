@@ -57,8 +57,8 @@ def valid_id(value: str) -> bool:
 
 def api_record(request: Request) -> JSONResponse:
     record_id = request.path_params["record_id"]
-    if not valid_id(record_id):
-        return error(400, "record id may contain only letters, digits, '-', '_' and '.'")
+    if not valid_id(record_id):  # such an id cannot exist
+        return error(404, "no record with that id (ids are letters, digits, '-', '_', '.')")
     catalog = request.app.state.catalog
     record = catalog.records([record_id]).get(record_id)
     if record is None:

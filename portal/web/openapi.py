@@ -190,10 +190,10 @@ SEARCH_PARAMETERS = [
     _query("district", "filter by district code (repeatable)"),
     _query("donor", "filter by donor code (repeatable)"),
     _query("subject", "filter by subject key (repeatable)"),
-    _query("year_from", "first year", {"type": "integer"}),
-    _query("year_to", "last year", {"type": "integer"}),
+    _query("year_from", "first year", {"type": "integer", "minimum": 0, "maximum": 9999}),
+    _query("year_to", "last year", {"type": "integer", "minimum": 0, "maximum": 9999}),
     _query("sort", "order of results", {"type": "string", "enum": list(SORTS)}),
-    _query("page", "page number", {"type": "integer", "minimum": 1}),
+    _query("page", "page number", {"type": "integer", "minimum": 1, "maximum": 1000}),
     _query(
         "per_page", "results per page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE}
     ),
@@ -228,7 +228,7 @@ DOCUMENT = {
         "/api/v1/suggest": {
             "get": {
                 "summary": "Completions of titles and authors for what is typed so far",
-                "parameters": [_query("q", "the text typed so far")],
+                "parameters": [_query("q", "the text typed so far (first 200 characters)")],
                 "responses": {"200": _json("SuggestResponse", "completions")},
             }
         },

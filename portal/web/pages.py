@@ -34,8 +34,8 @@ def _lang(request: Request) -> str:
 def root(request: Request) -> Response:
     """`/` and any page without a language prefix: go to the reader's language."""
     rest = request.path_params.get("rest", "")
-    if rest.split("/")[0] in LANGUAGES:
-        raise HTTPException(404)  # a language page that does not exist
+    if rest.split("/")[0] in (*LANGUAGES, "api", "static"):
+        raise HTTPException(404)  # a language page, API path or file that does not exist
     lang = negotiate(request.cookies.get(COOKIE), request.headers.get("accept-language"))
     target = f"/{lang}/{rest}"
     if request.url.query:

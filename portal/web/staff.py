@@ -420,6 +420,7 @@ async def import_preview(request: Request) -> Response:
     if upload is None or isinstance(upload, str) or not upload.filename:
         raise HTTPException(400, "choose a file to upload")
     data = await upload.read(limit + 1)
+    await form.close()  # the spooled upload file
     if len(data) > limit:
         raise HTTPException(413, f"the file is larger than {limit // 2**20} MB")
     library = str(form.get("library") or "").upper() or None

@@ -1,0 +1,290 @@
+"""HTTP load on a real `portal serve`: readers on search, record and library pages, optionally
+with a librarian importing a batch and editing holdings at the same time.
+
+    python benchmarks/load.py --clients 16 --seconds 30                 # demo catalog
+    python benchmarks/load.py --clients 16 --records 55482 --seconds 30
+    python benchmarks/load.py --clients 32 --records 55482 --workers 2 --librarian
+
+Loopback only, bounded by --seconds and --max-requests; it stops by itself. Prints
+requests/s and p50/p95/p99 per endpoint, errors, the slowest request, and (with
+--librarian) how long each change took to show in readers' searches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.synthetic import synthetic_csv  # noqa: E402
+
+QUERIES = [
+    "Abai",
+    "oian qazaq",
+    "Chekhov",
+    "Kucuk Prens",
+    "İstanbul",
+    "Səməd Vurğun",
+    "Путь Абая",
+    "Dostoevksy",
+    "qazaq adebieti",
+    "şeirləri",
+    "роман",
+    "Нурпеисов",
+    "tarix",
+    "Kürk Mantolu",
+    "Qarabağ",
+]
+LANGS = ["az", "kk", "tr", "ru", "en"]
+LIBRARIES = ["SHU", "LAC", "KEL", "AGD", "FUZ", "JAB", "ZAN", "GUB", "KHO", "KHV", "ANL"]
+PASSWORD = "load test password 2026"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def portal(data_dir: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PORTAL_DATA_DIR=str(data_dir))
+    return subprocess.run(
+        [sys.executable, "-m", "portal", *args],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        **kwargs,
+    )
+
+
+def start_server(data_dir: Path, workers: int) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    env = dict(os.environ, PORTAL_DATA_DIR=str(data_dir))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "portal", "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/api/v1/libraries")
+            if connection.getresponse().status == 200:
+                return process, port
+        except OSError:
+            time.sleep(0.5)
+    process.kill()
+    raise SystemExit("the portal did not start")
+
+
+class Recorder:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.times: dict[str, list[float]] = defaultdict(list)
+        self.errors: dict[str, int] = defaultdict(int)
+        self.slowest = (0.0, "")
+
+    def add(self, endpoint: str, seconds: float, ok: bool, url: str) -> None:
+        with self.lock:
+            self.times[endpoint].append(seconds)
+            if not ok:
+                self.errors[endpoint] += 1
+            if seconds > self.slowest[0]:
+                self.slowest = (seconds, url)
+
+
+def reader(
+    port: int,
+    stop: threading.Event,
+    budget: list[int],
+    recorder: Recorder,
+    record_ids: list[str],
+    seed: int,
+) -> None:
+    rng = random.Random(seed)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    while not stop.is_set():
+        with recorder.lock:
+            if budget[0] <= 0:
+                return
+            budget[0] -= 1
+        lang = rng.choice(LANGS)
+        kind = rng.choice(
+            ["search page", "search page", "search api", "record page", "library page"]
+        )
+        if kind == "search page":
+            url = f"/{lang}/search?q={urllib.parse.quote(rng.choice(QUERIES))}"
+        elif kind == "search api":
+            url = f"/api/v1/search?q={urllib.parse.quote(rng.choice(QUERIES))}&ui_lang={lang}"
+        elif kind == "record page":
+            url = f"/{lang}/records/{rng.choice(record_ids)}"
+        else:
+            url = f"/{lang}/libraries/{rng.choice(LIBRARIES)}"
+        started = time.perf_counter()
+        try:
+            connection.request("GET", url)
+            response = connection.getresponse()
+            response.read()
+            ok = response.status == 200
+        except (OSError, http.client.HTTPException):
+            ok = False
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        recorder.add(kind, time.perf_counter() - started, ok, url)
+
+
+def visible_after(port: int, query: str, predicate, timeout: float = 10.0) -> float:
+    """Seconds until a reader's search shows what a librarian just saved."""
+    started = time.perf_counter()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    while time.perf_counter() - started < timeout:
+        connection.request("GET", query)
+        body = json.loads(connection.getresponse().read())
+        if predicate(body):
+            return time.perf_counter() - started
+        time.sleep(0.02)
+    return float("inf")
+
+
+def librarian(port: int, data_dir: Path, stop: threading.Event, report: dict) -> None:
+    """Import a batch with the CLI, then transfer copies with the CLI-free catalog API,
+    timing how long each takes to be visible to readers."""
+    data, rows = synthetic_csv(500, seed=4242)
+    batch = data_dir.parent / "librarian-batch.csv"
+    batch.write_bytes(data.replace(b"syn-", b"lib-"))
+    started = time.perf_counter()
+    portal(data_dir, "import", str(batch))
+    report["import seconds"] = time.perf_counter() - started
+    record = rows[0]["record_id"].replace("syn-", "lib-")
+    report["import visible after"] = visible_after(
+        port,
+        f"/api/v1/search?q=&library={rows[0]['library']}&sort=newest&per_page=100",
+        lambda body: any(r["id"] == record for r in body["results"]),
+    )
+    edits = []
+    script = (
+        "import sys\n"
+        "from portal.catalog.accounts import User\n"
+        "from portal.catalog.catalog import Catalog\n"
+        "from portal.catalog.holdings import holding_version\n"
+        "from portal.catalog import staff\n"
+        "c = Catalog.open(sys.argv[1])\n"
+        "u = User(0, 'load-librarian', 'coordinator', None, False)\n"
+        "with c.engine.connect() as conn:\n"
+        "    copies, version = holding_version(conn, sys.argv[2], sys.argv[3])\n"
+        "staff.transfer(c, u, sys.argv[2], sys.argv[3], 'KHV', 1, version)\n"
+    )
+    for row in rows[1:6]:
+        if stop.is_set():
+            break
+        record_id = row["record_id"].replace("syn-", "lib-")
+        if row["library"] == "KHV":
+            continue
+        env = dict(os.environ, PORTAL_DATA_DIR=str(data_dir))
+        subprocess.run(
+            [sys.executable, "-c", script, str(data_dir), record_id, row["library"]],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        edits.append(
+            visible_after(
+                port,
+                f"/api/v1/records/{record_id}",
+                lambda body: any(h["library"]["code"] == "KHV" for h in body["holdings"]),
+            )
+        )
+    report["edits visible after"] = edits
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--max-requests", type=int, default=200_000)
+    parser.add_argument("--records", type=int, default=0, help="synthetic records (0: demo)")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--librarian", action="store_true")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp) / "data"
+        if args.records:
+            data, _rows = synthetic_csv(args.records)
+            (Path(tmp) / "synthetic.csv").write_bytes(data)
+            portal(data_dir, "import", str(Path(tmp) / "synthetic.csv"))
+        server, port = start_server(data_dir, args.workers)
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            connection.request("GET", "/api/v1/search?q=&per_page=100")
+            record_ids = [r["id"] for r in json.loads(connection.getresponse().read())["results"]]
+            recorder, stop = Recorder(), threading.Event()
+            budget = [args.max_requests]
+            threads = [
+                threading.Thread(target=reader, args=(port, stop, budget, recorder, record_ids, n))
+                for n in range(args.clients)
+            ]
+            extra: dict = {}
+            if args.librarian:
+                threads.append(
+                    threading.Thread(target=librarian, args=(port, data_dir, stop, extra))
+                )
+            started = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            time.sleep(args.seconds)
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=60)
+            elapsed = time.perf_counter() - started
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+    total = sum(len(v) for v in recorder.times.values())
+    errors = sum(recorder.errors.values())
+    catalog = f"{args.records} synthetic records" if args.records else "demo catalog"
+    print(
+        f"{catalog}, {args.clients} clients, {args.workers} worker(s), {elapsed:.0f} s: "
+        f"{total} requests, {total / elapsed:.1f} requests/s, {errors} errors"
+    )
+    for endpoint, values in sorted(recorder.times.items()):
+        print(
+            f"  {endpoint:<13} n={len(values):<6} p50 {percentile(values, 50) * 1000:7.1f} ms"
+            f"  p95 {percentile(values, 95) * 1000:7.1f} ms"
+            f"  p99 {percentile(values, 99) * 1000:7.1f} ms  errors {recorder.errors[endpoint]}"
+        )
+    print(f"  slowest request: {recorder.slowest[0] * 1000:.0f} ms ({recorder.slowest[1]})")
+    for key, value in extra.items():
+        if isinstance(value, list):
+            print(f"  {key}: " + ", ".join(f"{v:.2f} s" for v in value))
+        else:
+            print(f"  {key}: {value:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
