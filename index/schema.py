@@ -39,13 +39,15 @@ def build_schema() -> Schema:
         fingerprint=STORED(),
         work=ID(stored=True),
         language=ID(stored=True, sortable=True),
-        script=ID(stored=True),
+        script=STORED(),
         libraries=KEYWORD(commas=True, sortable=True),
         districts=KEYWORD(commas=True, sortable=True),
         donors=KEYWORD(commas=True, sortable=True),
         subjects=KEYWORD(commas=True, sortable=True),
-        year=NUMERIC(stored=True, sortable=True),
-        added=NUMERIC(sortable=True),
+        # Few precision terms per year (ranges over years are short); "added" is only sorted
+        # on, so it lives in a column and adds no postings.
+        year=NUMERIC(stored=True, sortable=True, shift_step=16),
+        added=COLUMN(columns.NumericColumn("i")),
         isbn=KEYWORD(),
         title=STORED(),
         authors=STORED(),
@@ -115,14 +117,12 @@ def to_document(record: dict) -> dict:
         "authors_exact": people_text,
         "authors_key": key_text(people_text, language, script),
         "authors_stem": key_text(people_text, language, script),
-        "other_key": " ; ".join(
-            v for v in (record.get("publisher") or "", record.get("work") or "", *subjects) if v
-        ),
+        "other_key": " ; ".join(v for v in (record.get("publisher") or "", *subjects) if v),
     }
     if record.get("year"):
         doc["year"] = int(record["year"])
-    if record.get("added") is not None:
-        doc["added"] = int(record["added"])
+    # Always a value: a segment where no record has one would have no column to sort by.
+    doc["added"] = int(record.get("added") or 0)
     stem_language = language if language in ("ru", "tr", "en") else None
     if stem_language:
         doc[f"title_stem_{stem_language}"] = title

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from portal.web.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from portal.web.presenters import Presenter
-from portal.web.templating import environment
+from portal.web.templating import environment, path_language
 
 ATOM = "application/atom+xml; charset=utf-8"
 OPENSEARCH = "application/opensearchdescription+xml; charset=utf-8"
@@ -31,9 +31,7 @@ def opensearch(request: Request) -> Response:
 
 
 def arrivals_feed(request: Request) -> Response:
-    lang = request.path_params["lang"]
-    if lang not in LANGUAGES:
-        raise HTTPException(404)
+    lang = path_language(request)
     catalog = request.app.state.catalog
     code = request.path_params.get("code")
     presenter = Presenter(catalog, lang)

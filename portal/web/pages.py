@@ -19,16 +19,9 @@ from portal.web.charts import bar_chart
 from portal.web.i18n import COOKIE, LANGUAGES, format_number, negotiate
 from portal.web.presenters import Presenter
 from portal.web.search import FILTERS, BadRequest, search_request
-from portal.web.templating import render
+from portal.web.templating import path_language, render
 
 PER_PAGE = 20
-
-
-def _lang(request: Request) -> str:
-    lang = request.path_params["lang"]
-    if lang not in LANGUAGES:
-        raise HTTPException(404)
-    return lang
 
 
 def root(request: Request) -> Response:
@@ -44,7 +37,7 @@ def root(request: Request) -> Response:
 
 
 def home(request: Request) -> Response:
-    lang = _lang(request)
+    lang = path_language(request)
     catalog = request.app.state.catalog
     presenter = Presenter(catalog, lang)
     newest = catalog.index.search(SearchRequest(sort="newest", per_page=8, facets=False))
@@ -60,7 +53,7 @@ def home(request: Request) -> Response:
 
 
 def search_page(request: Request) -> Response:
-    lang = _lang(request)
+    lang = path_language(request)
     try:
         search = search_request(request.query_params, lang, PER_PAGE)
     except BadRequest as problem:
@@ -99,7 +92,7 @@ def search_page(request: Request) -> Response:
 
 
 def record_page(request: Request) -> Response:
-    lang = _lang(request)
+    lang = path_language(request)
     record_id = request.path_params["record_id"]
     if not valid_id(record_id):
         raise HTTPException(404)
@@ -122,7 +115,7 @@ def record_page(request: Request) -> Response:
 
 
 def libraries_page(request: Request) -> Response:
-    lang = _lang(request)
+    lang = path_language(request)
     catalog = request.app.state.catalog
     presenter = Presenter(catalog, lang)
     browse = catalog.index.search(SearchRequest(per_page=1))
@@ -132,7 +125,7 @@ def libraries_page(request: Request) -> Response:
 
 
 def library_page(request: Request) -> Response:
-    lang = _lang(request)
+    lang = path_language(request)
     code = request.path_params["code"].upper()
     catalog = request.app.state.catalog
     if code not in catalog.library_codes():
@@ -169,7 +162,7 @@ def library_page(request: Request) -> Response:
 
 
 def campaign_page(request: Request) -> Response:
-    lang = _lang(request)
+    lang = path_language(request)
     catalog = request.app.state.catalog
     presenter = Presenter(catalog, lang)
     figures = catalog.campaign_figures()
@@ -192,7 +185,7 @@ def campaign_page(request: Request) -> Response:
 def translations_page(request: Request) -> Response:
     """For translators: coverage per language and the strings still missing, with where
     each is used."""
-    lang = _lang(request)
+    lang = path_language(request)
     languages = []
     for code in LANGUAGES:
         stats = i18n_tools.stats(code)
@@ -202,7 +195,7 @@ def translations_page(request: Request) -> Response:
 
 def set_language(request: Request) -> Response:
     """Switch language, remember it, and stay on the same page."""
-    lang = _lang(request)
+    lang = path_language(request)
     target = request.query_params.get("next", f"/{lang}/")
     if not target.startswith("/") or target.startswith("//"):
         target = f"/{lang}/"

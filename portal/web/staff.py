@@ -29,16 +29,9 @@ from portal.web.i18n import LANGUAGES
 from portal.web.presenters import Presenter
 from portal.web.search import BadRequest, search_request
 from portal.web.sessions import checked_form, csrf_token, current_user, sign_in, sign_out
-from portal.web.templating import render
+from portal.web.templating import path_language, render
 
 UPLOAD_TTL_SECONDS = 3600
-
-
-def _lang(request: Request) -> str:
-    lang = request.path_params["lang"]
-    if lang not in LANGUAGES:
-        raise HTTPException(404)
-    return lang
 
 
 def _redirect(url: str) -> RedirectResponse:
@@ -75,12 +68,12 @@ def _int(form, name: str) -> int:
 
 
 def sign_in_page(request: Request) -> Response:
-    lang = _lang(request)
+    lang = path_language(request)
     return render(request, "staff/sign_in.html", lang, {"csrf_token": csrf_token(request)})
 
 
 async def sign_in_post(request: Request) -> Response:
-    lang = _lang(request)
+    lang = path_language(request)
     form = await checked_form(request)
     name = str(form.get("name", ""))[:80]
     password = str(form.get("password", ""))[: accounts.MAX_PASSWORD]
@@ -100,7 +93,7 @@ async def sign_in_post(request: Request) -> Response:
 
 
 async def sign_out_post(request: Request) -> Response:
-    lang = _lang(request)
+    lang = path_language(request)
     await checked_form(request)
     sign_out(request)
     return _redirect(f"/{lang}/")
@@ -110,7 +103,7 @@ async def sign_out_post(request: Request) -> Response:
 
 
 def home(request: Request) -> Response:
-    lang = _lang(request)
+    lang = path_language(request)
     user = _require_user(request)
     if user.role == "librarian":
         return _redirect(f"/{lang}/staff/libraries/{user.library}")
@@ -131,7 +124,7 @@ def _library_code(request: Request, user: User) -> str:
 
 
 def library_holdings(request: Request) -> Response:
-    lang = _lang(request)
+    lang = path_language(request)
     user = _require_user(request)
     code = _library_code(request, user)
     catalog = request.app.state.catalog
@@ -185,7 +178,7 @@ def library_holdings(request: Request) -> Response:
 
 
 def export_holdings(request: Request) -> Response:
-    _lang(request)
+    path_language(request)
     user = _require_user(request)
     code = _library_code(request, user)
     rows = [row for row in request.app.state.catalog.export_rows() if row["library"] == code]
@@ -201,7 +194,7 @@ def export_holdings(request: Request) -> Response:
 def holding_page(
     request: Request, message: str | None = None, error: str | None = None, status: int = 200
 ) -> Response:
-    lang = _lang(request)
+    lang = path_language(request)
     user = _require_user(request)
     code = _library_code(request, user)
     record_id = request.path_params["record_id"]
@@ -235,7 +228,7 @@ def holding_page(
 
 
 async def holding_action(request: Request) -> Response:
-    lang = _lang(request)
+    lang = path_language(request)
     form = await checked_form(request)
     user = _require_user(request)
     code = request.path_params["code"].upper()
@@ -302,7 +295,7 @@ def _require_coordinator(request: Request) -> User:
 
 
 def record_edit_page(request: Request, error: str | None = None, status: int = 200) -> Response:
-    lang = _lang(request)
+    lang = path_language(request)
     user = _require_coordinator(request)
     record_id = request.path_params["record_id"]
     record = request.app.state.catalog.records([record_id]).get(record_id)
@@ -319,7 +312,7 @@ def record_edit_page(request: Request, error: str | None = None, status: int = 2
 
 
 async def record_edit_post(request: Request) -> Response:
-    lang = _lang(request)
+    lang = path_language(request)
     form = await checked_form(request)
     user = _require_coordinator(request)
     record_id = request.path_params["record_id"]
@@ -345,7 +338,7 @@ async def record_edit_post(request: Request) -> Response:
 
 
 def library_edit_page(request: Request, error: str | None = None, status: int = 200) -> Response:
-    lang = _lang(request)
+    lang = path_language(request)
     user = _require_coordinator(request)
     code = request.path_params.get("code", "").upper()
     catalog = request.app.state.catalog
@@ -368,7 +361,7 @@ def library_edit_page(request: Request, error: str | None = None, status: int = 
 
 
 async def library_edit_post(request: Request) -> Response:
-    lang = _lang(request)
+    lang = path_language(request)
     form = await checked_form(request)
     user = _require_coordinator(request)
     code = (request.path_params.get("code") or str(form.get("code", ""))).upper().strip()
@@ -397,7 +390,7 @@ def _uploads(request: Request) -> Path:
 
 
 def import_page(request: Request) -> Response:
-    lang = _lang(request)
+    lang = path_language(request)
     user = _require_coordinator(request)
     presenter = Presenter(request.app.state.catalog, lang)
     libraries = [presenter.library(r["code"]) for r in request.app.state.catalog.libraries()]
@@ -412,7 +405,7 @@ def import_page(request: Request) -> Response:
 
 async def import_preview(request: Request) -> Response:
     """Check an uploaded file and show what it would change; nothing is written yet."""
-    lang = _lang(request)
+    lang = path_language(request)
     limit = request.app.state.settings.max_upload_bytes
     form = await checked_form(request, max_body_bytes=limit + 64 * 1024)
     user = _require_coordinator(request)
@@ -459,7 +452,7 @@ async def import_preview(request: Request) -> Response:
 
 
 async def import_confirm(request: Request) -> Response:
-    lang = _lang(request)
+    lang = path_language(request)
     await checked_form(request)
     user = _require_coordinator(request)
     token = request.path_params["token"]
@@ -505,7 +498,7 @@ async def import_confirm(request: Request) -> Response:
 
 
 def audit_page(request: Request) -> Response:
-    lang = _lang(request)
+    lang = path_language(request)
     user = _require_user(request)
     params = request.query_params
     library = params.get("library", "").upper() or None
@@ -532,7 +525,7 @@ def audit_page(request: Request) -> Response:
 
 
 def users_page(request: Request) -> Response:
-    lang = _lang(request)
+    lang = path_language(request)
     user = _require_user(request)
     if not user.is_admin:
         raise HTTPException(403, "administrators only")
@@ -546,7 +539,7 @@ def users_page(request: Request) -> Response:
 
 
 async def user_disable(request: Request) -> Response:
-    lang = _lang(request)
+    lang = path_language(request)
     form = await checked_form(request)
     user = _require_user(request)
     if not user.is_admin:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from functools import cache
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from portal.config import REPO_ROOT
 from portal.web.i18n import (
+    LANGUAGES,
     NATIVE_NAMES,
     format_day,
     format_number,
@@ -41,6 +43,14 @@ def make_environment(lang: str, translator) -> Environment:
     env.filters["day"] = lambda value: format_day(value, lang)
     env.globals.update(languages=offered_languages(), native_names=NATIVE_NAMES)
     return env
+
+
+def path_language(request: Request) -> str:
+    """The language prefix of a page's URL; 404 for one the portal does not speak."""
+    lang = request.path_params["lang"]
+    if lang not in LANGUAGES:
+        raise HTTPException(404)
+    return lang
 
 
 def render(
