@@ -137,16 +137,20 @@ def library_page(request: Request) -> Response:
         return render(request, "error.html", lang, {"message": str(problem)}, status=400)
     filters = dict(search.filters)
     filters["library"] = [code]
+    sort = search.sort if search.text or "sort" in request.query_params else "title"
     result = catalog.index.search(
         SearchRequest(
             text=search.text,
             filters=filters,
-            sort=search.sort if search.text else "title",
+            sort=sort,
             locale=lang,
             page=search.page,
             per_page=PER_PAGE,
         )
     )
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+    base = f"/{lang}/libraries/{code}?"
+    pages = max(1, -(-result.total // PER_PAGE))
     return render(
         request,
         "library.html",
@@ -157,6 +161,10 @@ def library_page(request: Request) -> Response:
             "results": presenter.results(result),
             "facets": presenter.facets(result),
             "search": search,
+            "sort": sort,
+            "filter_url": lambda name, value: base + urlencode([(name, value)]),
+            "page_url": lambda page: base + urlencode([*params, ("page", str(page))]),
+            "pages": pages,
         },
     )
 

@@ -128,3 +128,14 @@ def test_atom_feed_of_new_arrivals_per_library(client):
     assert response.text.count("<entry>") > 5
     assert "Shusha" in response.text
     assert client.get("/en/libraries/NOPE/feed.atom").status_code == 404
+
+
+def test_library_page_is_sortable_filterable_with_figures(client):
+    page = client.get("/en/libraries/SHU")
+    assert page.status_code == 200
+    assert "By language" in page.text and "By donor" in page.text
+    kazakh = client.get("/en/libraries/SHU", params={"language": "kk"}).text
+    assert 'lang="kk"' in kazakh and 'lang="tr"' not in kazakh.split('class="results"')[1]
+    by_year = client.get("/en/libraries/SHU", params={"sort": "year"})
+    years = [int(y) for y in re.findall(r"· (\d{4})\s", by_year.text)]
+    assert years == sorted(years, reverse=True) and years
