@@ -229,11 +229,13 @@ def _strip_marks(word: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-def _expand_branches(word: str) -> list[str]:
+def _expand_branches(word: str, single_schwa: bool = False) -> list[str]:
     variants = [word]
     for pattern, readings in _BRANCHES:
         if pattern not in word:
             continue
+        if single_schwa and pattern == "ə":
+            readings = readings[:1]
         expanded = []
         for variant in variants:
             parts = variant.split(pattern)
@@ -275,7 +277,7 @@ def _skeleton(word: str) -> str:
         word = collapsed
 
 
-def search_keys(word: str, language: str | None = None) -> list[str]:
+def search_keys(word: str, language: str | None = None, query: bool = False) -> list[str]:
     """All Latin skeleton keys of one lowercase word, in a stable order, without duplicates.
 
     >>> search_keys("чехов")
@@ -283,11 +285,11 @@ def search_keys(word: str, language: str | None = None) -> list[str]:
     >>> "cehov" in search_keys("chekhov")
     True
     """
-    return list(_search_keys(word, language))
+    return list(_search_keys(word, language, query))
 
 
 @lru_cache(maxsize=262_144)
-def _search_keys(word: str, language: str | None) -> tuple[str, ...]:
+def _search_keys(word: str, language: str | None, query: bool) -> tuple[str, ...]:
     # Words repeat across titles and queries; the cache makes indexing several times faster.
     word = unify_letters(word)
     keys: list[str] = []
@@ -295,7 +297,9 @@ def _search_keys(word: str, language: str | None) -> tuple[str, ...]:
         folded = _strip_marks(romanized.replace("ə", "\0").translate(_LATIN_FOLD)).replace(
             "\0", "ə"
         )
-        for variant in _expand_branches(_replace_all(folded, _DIGRAPHS_FIRST)):
+        # Indexed words carry every reading of ə (e and a); a query word needs only the
+        # first, which every indexed variant set contains: fewer terms to look up.
+        for variant in _expand_branches(_replace_all(folded, _DIGRAPHS_FIRST), single_schwa=query):
             key = _settle(_skeleton(variant))
             if key and key not in keys:
                 keys.append(key)
@@ -465,7 +469,7 @@ class SearchKeyFilter(Filter):
 
     def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
         for t in tokens:
-            for key in search_keys(t.text, self.language):
+            for key in search_keys(t.text, self.language, query=t.mode == "query"):
                 t.text = key
                 yield t
 
@@ -552,10 +556,13 @@ def stem_analyzer(language: str):
     return _base() | SearchKeyFilter(language) | TurkicSuffixFilter() | MinLengthFilter()
 
 
-def analyze(analyzer, text: str) -> list[list[str]]:
-    """Run an analyzer and group its tokens by word position: [[variants of word 1], ...]."""
+def analyze(analyzer, text: str, mode: str = "query") -> list[list[str]]:
+    """Run an analyzer and group its tokens by word position: [[variants of word 1], ...].
+
+    mode="index" gives every variant an indexed word has; "query" the fewer a query needs.
+    """
     groups: dict[int, list[str]] = {}
-    for token in analyzer(text, positions=True, mode="query"):
+    for token in analyzer(text, positions=True, mode=mode):
         bucket = groups.setdefault(token.pos, [])
         if token.text not in bucket:
             bucket.append(token.text)

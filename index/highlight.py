@@ -6,15 +6,13 @@ from whoosh.support.levenshtein import distance
 
 from index.analysis import (
     WORD_PATTERN,
-    analyze,
     search_keys,
-    stem_analyzer,
     strip_apostrophe_suffix,
     turkic_lower,
     unify_letters,
 )
 from index.query import QueryWord
-from index.schema import TURKIC_LANGUAGES, key_text
+from index.schema import key_text, title_stems
 
 Segment = tuple[str, bool]
 
@@ -23,12 +21,7 @@ def _word_matches(word: str, language: str, query_words: list[QueryWord]) -> boo
     lowered = turkic_lower(strip_apostrophe_suffix(word))
     exact = unify_letters(lowered)
     keys = set(search_keys(lowered, language))
-    stems: set[str] = set()
-    stem_lang = language if language in ("ru", "tr", "en") else None
-    if stem_lang:
-        stems |= {s for g in analyze(stem_analyzer(stem_lang), word) for s in g}
-    if language in TURKIC_LANGUAGES:
-        stems |= {s for g in analyze(stem_analyzer("turkic"), word) for s in g}
+    stems = set(title_stems(word, language, ""))
     for q in query_words:
         if q.exact == exact or keys & set(q.keys) or stems & q.all_stems():
             return True

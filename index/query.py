@@ -85,7 +85,7 @@ class QueryWord:
     @classmethod
     def parse(cls, typed: str, vocabularies: Sequence[Vocabulary] = ()) -> QueryWord | None:
         lowered = turkic_lower(strip_apostrophe_suffix(typed))
-        keys = search_keys(lowered)
+        keys = search_keys(lowered, query=True)
         if not keys:
             return None
         stems = {}
@@ -118,8 +118,7 @@ class QueryWord:
                 wq.Term("authors_key", key, boost=W_KEY_AUTHOR),
                 wq.Term("other_key", key, boost=W_OTHER),
             ]
-        for lang, stems in self.stems.items():
-            clauses += [wq.Term(f"title_stem_{lang}", s, boost=W_STEM) for s in stems]
+        clauses += [wq.Term("title_stem", s, boost=W_STEM) for s in sorted(self.all_stems())]
         for fieldname, value in self.facet_terms:
             clauses.append(wq.Term(fieldname, value, boost=W_SUBJECT))
         for stem in self.stems.get("turkic", ()):
@@ -133,6 +132,10 @@ class QueryWord:
         """Find the index terms one or two typos away, once, so that every pass of a
         search reuses them (Whoosh's FuzzyTerm would walk the term list on each pass)."""
         if not self.typos or self.typo_terms:
+            return
+        # A word the index knows is taken as typed: typo expansions of common words would
+        # add hundreds of matches (and clauses) that rank below the exact ones anyway.
+        if any(reader.doc_frequency(f, k) for f in TYPO_FIELDS for k in self.keys):
             return
         key = self.keys[0]
         for fieldname in TYPO_FIELDS:

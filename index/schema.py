@@ -6,9 +6,11 @@ import hashlib
 import json
 
 from whoosh import columns
+from whoosh.analysis import SpaceSeparatedTokenizer
 from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
-from index.analysis import exact_analyzer, fold, key_analyzer, stem_analyzer
+from index import facets
+from index.analysis import analyze, exact_analyzer, fold, key_analyzer, stem_analyzer
 from index.collation import SORT_LOCALES, sort_key
 
 STEM_LANGUAGES = ("ru", "tr", "en", "turkic")
@@ -26,11 +28,6 @@ FACET_FIELDS = {
 
 
 def build_schema() -> Schema:
-    # Phrases are never searched, so no positions are stored (smaller postings, faster).
-    stem_fields = {
-        f"title_stem_{lang}": TEXT(analyzer=stem_analyzer(lang), phrase=False)
-        for lang in STEM_LANGUAGES
-    }
     # Sort keys live only in per-document columns: indexing them as terms would add five
     # unique terms per record to the term dictionary for nothing.
     sort_fields = {f"sort_title_{loc}": COLUMN(columns.VarBytesColumn()) for loc in SORT_LOCALES}
@@ -38,16 +35,17 @@ def build_schema() -> Schema:
         id=ID(stored=True, unique=True),
         fingerprint=STORED(),
         work=ID(stored=True),
-        language=ID(stored=True, sortable=True),
+        language=ID(stored=True),
         script=STORED(),
-        libraries=KEYWORD(commas=True, sortable=True),
-        districts=KEYWORD(commas=True, sortable=True),
-        donors=KEYWORD(commas=True, sortable=True),
-        subjects=KEYWORD(commas=True, sortable=True),
+        libraries=KEYWORD(commas=True),
+        districts=KEYWORD(commas=True),
+        donors=KEYWORD(commas=True),
+        subjects=KEYWORD(commas=True),
         # Few precision terms per year (ranges over years are short); "added" is only sorted
         # on, so it lives in a column and adds no postings.
         year=NUMERIC(stored=True, sortable=True, shift_step=16),
         added=COLUMN(columns.NumericColumn("i")),
+        facet_values=COLUMN(columns.VarBytesColumn()),
         isbn=KEYWORD(),
         title=STORED(),
         authors=STORED(),
@@ -57,8 +55,10 @@ def build_schema() -> Schema:
         authors_exact=TEXT(analyzer=exact_analyzer(), spelling=True, phrase=False),
         authors_key=TEXT(analyzer=key_analyzer(), phrase=False),
         authors_stem=TEXT(analyzer=stem_analyzer("turkic"), phrase=False),
+        # Stems of the title under the stemmers of its language, analyzed here in Python
+        # (a field has one analyzer, a record's language picks the stemmers).
+        title_stem=TEXT(analyzer=SpaceSeparatedTokenizer(), phrase=False),
         other_key=TEXT(analyzer=key_analyzer(), phrase=False),
-        **stem_fields,
         **sort_fields,
     )
 
@@ -72,6 +72,21 @@ def key_text(text: str, language: str | None, script: str | None) -> str:
     if language == "az" and script == "Cyrl":
         return text.replace("г", "q").replace("Г", "Q")
     return text
+
+
+_STEMMERS = {lang: stem_analyzer(lang) for lang in STEM_LANGUAGES}
+
+
+def title_stems(title: str, language: str, script: str) -> list[str]:
+    """The title's stems under its language's stemmers (Snowball, and the Turkic stripper
+    for Turkic languages)."""
+    stems: set[str] = set()
+    if language in ("ru", "tr", "en"):
+        stems.update(s for group in analyze(_STEMMERS[language], title, "index") for s in group)
+    if language in TURKIC_LANGUAGES:
+        text = key_text(title, language, script)
+        stems.update(s for group in analyze(_STEMMERS["turkic"], text, "index") for s in group)
+    return sorted(stems)
 
 
 def title_signature(title: str) -> str:
@@ -121,13 +136,19 @@ def to_document(record: dict) -> dict:
     }
     if record.get("year"):
         doc["year"] = int(record["year"])
+    doc["facet_values"] = facets.encode(
+        {
+            "language": [language],
+            "library": record.get("libraries") or [],
+            "district": record.get("districts") or [],
+            "donor": record.get("donors") or [],
+            "subject": subjects,
+            "year": [record["year"]] if record.get("year") else [],
+        }
+    )
     # Always a value: a segment where no record has one would have no column to sort by.
     doc["added"] = int(record.get("added") or 0)
-    stem_language = language if language in ("ru", "tr", "en") else None
-    if stem_language:
-        doc[f"title_stem_{stem_language}"] = title
-    if language in TURKIC_LANGUAGES:
-        doc["title_stem_turkic"] = key_text(title, language, script)
+    doc["title_stem"] = " ".join(title_stems(title, language, script))
     for loc in SORT_LOCALES:
         doc[f"sort_title_{loc}"] = sort_key(title, loc)
     return doc

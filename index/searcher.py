@@ -11,6 +11,7 @@ from whoosh import sorting
 from whoosh.searching import Searcher
 
 from index.collation import SORT_LOCALES
+from index.facets import FacetCounter
 from index.highlight import Segment, highlight
 from index.query import ParsedQuery, QueryWord
 from index.vocabulary import Vocabulary
@@ -19,6 +20,7 @@ SORTS = ("relevance", "title", "year", "newest")
 MAX_PER_PAGE = 100
 EDITION_SOURCES = 30  # how many top hits bring in the other editions of their work
 EDITION_FACTOR = 0.9  # an edition ranks just below the hit that brought it in
+MAX_EDITIONS = 200
 FEW_RESULTS = 3  # below this, look for a "did you mean"
 TIE_WINDOW = 20  # extra hits fetched so that ties at a page's edge sort the same way
 
@@ -97,15 +99,6 @@ def filter_query(request: SearchRequest) -> wq.Query | None:
     return wq.And(clauses) if len(clauses) > 1 else clauses[0]
 
 
-def _facets() -> sorting.Facets:
-    facets = sorting.Facets()
-    for name, (fieldname, multi) in FACET_FIELDS.items():
-        facets.add_facet(
-            name, sorting.FieldFacet(fieldname, allow_overlap=multi, maptype=sorting.Count)
-        )
-    return facets
-
-
 def _sorted_by(request: SearchRequest):
     if request.sort == "title":
         locale = request.locale if request.locale in SORT_LOCALES else "en"
@@ -117,56 +110,66 @@ def _sorted_by(request: SearchRequest):
     return None
 
 
-def _with_editions(searcher: Searcher, direct: wq.Query, flt: wq.Query | None) -> wq.Query:
-    """The direct query plus, for each top hit's work, the other editions scored just below
-    that hit: a title in one language also finds its translations."""
-    top = searcher.search(direct, filter=flt, limit=EDITION_SOURCES)
+def _other_editions(searcher: Searcher, direct_hits, direct: wq.Query, flt: wq.Query | None):
+    """Other editions of the top hits' works, each scored just below the hit that brought it
+    in: a title in one language also finds its translations. Editions that match the query
+    themselves are left where the query put them. Returns (hits, query of those hits)."""
     best: dict[str, float] = {}
-    for hit in top:
+    for hit in direct_hits[:EDITION_SOURCES]:
         work = hit.get("work")
         if work and work not in best:
             best[work] = hit.score
     if not best:
-        return direct
-    editions = [
-        wq.ConstantScoreQuery(wq.Term("work", work), score=score * EDITION_FACTOR)
-        for work, score in best.items()
+        return [], None
+    editions = wq.Or(
+        [
+            wq.ConstantScoreQuery(wq.Term("work", work), score=score * EDITION_FACTOR)
+            for work, score in best.items()
+        ]
+    )
+    direct_docs = set(searcher.docs_for_query(wq.And([direct, editions])))
+    found = [
+        hit
+        for hit in searcher.search(editions, filter=flt, limit=MAX_EDITIONS)
+        if hit.docnum not in direct_docs
     ]
-    return wq.Or([direct, *editions])
+    if not found:
+        return [], None
+    return found, wq.Or([wq.Term("id", hit["id"]) for hit in found])
 
 
 def _run(searcher: Searcher, request: SearchRequest, parsed: ParsedQuery, require_all: bool):
+    """Ranked hits (enough for the requested page), the total, and the query whose matches
+    the facets count."""
     flt = filter_query(request)
+    per_page = max(1, min(request.per_page, MAX_PER_PAGE))
+    page = max(1, request.page)
+    window = page * per_page + TIE_WINDOW
     if parsed.empty:
         q: wq.Query = wq.Every()
         sortedby = _sorted_by(request) or sorting.FieldFacet("added", reverse=True)
     else:
         q = parsed.to_query(require_all=require_all)
-        if request.sort == "relevance":
-            q = _with_editions(searcher, q, flt)
         sortedby = _sorted_by(request)
-    per_page = max(1, min(request.per_page, MAX_PER_PAGE))
-    page = max(1, request.page)
-    results = searcher.search(
-        q,
-        filter=flt,
-        limit=page * per_page + TIE_WINDOW,
-        sortedby=sortedby,
-        groupedby=_facets() if request.facets else None,
-    )
-    return results, page, per_page
+    results = searcher.search(q, filter=flt, limit=max(window, EDITION_SOURCES), sortedby=sortedby)
+    hits, total = list(results), len(results)
+    matched = wq.And([q, flt]) if flt is not None else q
+    if request.sort == "relevance" and not parsed.empty and hits:
+        editions, editions_q = _other_editions(searcher, hits, q, flt)
+        if editions:
+            hits += editions
+            total += len(editions)
+            matched = wq.Or([matched, editions_q])
+        # Equal scores rank by record id, not by where a document sits in the index, so a
+        # rebuilt or restored index ranks exactly like the one it replaces.
+        hits.sort(key=lambda h: (-round(h.score or 0.0, 6), h["id"]))
+    return hits[:window], total, page, per_page, matched
 
 
-def _facet_counts(results) -> dict[str, list[Facet]]:
+def _facet_counts(counts) -> dict[str, list[Facet]]:
     out: dict[str, list[Facet]] = {}
-    for name in FACET_FIELDS:
-        try:
-            groups = results.groups(name)
-        except KeyError:
-            continue
-        facets = [
-            Facet(str(value), count) for value, count in groups.items() if value not in (None, "")
-        ]
+    for name, counter in counts.items():
+        facets = [Facet(value, count) for value, count in counter.items()]
         facets.sort(key=lambda f: (-f.count, f.value))
         out[name] = facets
     return out
@@ -199,23 +202,20 @@ def _suggestion(searcher: Searcher, parsed: ParsedQuery, total: int) -> str | No
 
 
 def search(
-    searcher: Searcher, request: SearchRequest, vocabularies: Sequence[Vocabulary] = ()
+    searcher: Searcher,
+    request: SearchRequest,
+    vocabularies: Sequence[Vocabulary] = (),
+    facet_counter: FacetCounter | None = None,
 ) -> SearchResult:
     parsed = ParsedQuery.parse(request.text, vocabularies)
     for word in parsed.words:
         word.expand_typos(searcher.reader())
-    results, page, per_page = _run(searcher, request, parsed, require_all=True)
+    ranked, total, page, per_page, matched = _run(searcher, request, parsed, True)
     relaxed = False
-    if not parsed.empty and results.is_empty() and len(parsed.words) > 1:
-        results, page, per_page = _run(searcher, request, parsed, require_all=False)
-        relaxed = not results.is_empty()
-    total = len(results)
+    if not parsed.empty and not total and len(parsed.words) > 1:
+        ranked, total, page, per_page, matched = _run(searcher, request, parsed, False)
+        relaxed = total > 0
     start = (page - 1) * per_page
-    ranked = list(results[: start + per_page + TIE_WINDOW])
-    if request.sort == "relevance" and not parsed.empty:
-        # Equal scores rank by record id, not by where a document sits in the index, so a
-        # rebuilt or restored index ranks exactly like the one it replaces.
-        ranked.sort(key=lambda h: (-round(h.score or 0.0, 6), h["id"]))
     hits = [
         Hit(
             id=h["id"],
@@ -237,7 +237,9 @@ def search(
         page=page,
         per_page=per_page,
         hits=hits,
-        facets=_facet_counts(results) if request.facets else {},
+        facets=_facet_counts((facet_counter or FacetCounter()).count(searcher, matched))
+        if request.facets
+        else {},
         suggestion=suggestion,
         relaxed=relaxed,
     )

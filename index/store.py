@@ -27,6 +27,7 @@ from whoosh import index as whoosh_index
 from whoosh.searching import Searcher
 
 from index import searcher as search_api
+from index.facets import FacetCounter
 from index.schema import build_schema, to_document
 from index.vocabulary import Vocabulary
 
@@ -53,6 +54,7 @@ class SearchIndex:
     ):
         self.path = Path(path)
         self.vocabularies = list(vocabularies)
+        self._facets = FacetCounter()
         self.write_timeout = write_timeout
         self._lock = threading.RLock()
         self._target: str | None = None
@@ -205,7 +207,7 @@ class SearchIndex:
 
     def search(self, request: search_api.SearchRequest) -> search_api.SearchResult:
         with self.searching() as searcher:
-            return search_api.search(searcher, request, self.vocabularies)
+            return search_api.search(searcher, request, self.vocabularies, self._facets)
 
     def suggest(self, text: str, limit: int = 8) -> list[search_api.Suggestion]:
         with self.searching() as searcher:
