@@ -35,7 +35,6 @@ from portal.catalog.marc import parse_marc
 from portal.catalog.reference import LANGUAGES, subjects
 
 EPOCH = date(1970, 1, 1)
-MAX_IMPORT_BYTES = 20 * 1024 * 1024
 FULL_REBUILD_ABOVE = 5_000
 
 
@@ -159,10 +158,6 @@ class Catalog:
         if library is not None and library not in libraries:
             problems.append(Problem("--library", None, None, library, "unknown library code"))
         for source, data in files:
-            if len(data) > MAX_IMPORT_BYTES:
-                limit = f"larger than the {MAX_IMPORT_BYTES // 2**20} MB upload limit"
-                problems.append(Problem(source, None, None, None, limit))
-                continue
             try:
                 if is_marc(source, data):
                     parsed.append(parse_marc(data, source, libraries, default_library=library))
