@@ -14,6 +14,9 @@ from index.analysis import analyze, exact_analyzer, fold, key_analyzer, stem_ana
 from index.collation import SORT_LOCALES, sort_key
 
 STEM_LANGUAGES = ("ru", "tr", "en", "turkic")
+
+# Bump when the schema or the analysis changes: an index of another format is rebuilt.
+INDEX_FORMAT = 4
 TURKIC_LANGUAGES = {"az", "kk", "tr", "ky", "uz", "tk", "tt", "ba"}
 
 # Facet name -> index field holding its values.

@@ -28,12 +28,13 @@ from whoosh.searching import Searcher
 
 from index import searcher as search_api
 from index.facets import FacetCounter
-from index.schema import build_schema, to_document
+from index.schema import INDEX_FORMAT, build_schema, to_document
 from index.vocabulary import Vocabulary
 
 REFRESH_SECONDS = 0.25
 WRITE_TIMEOUT_SECONDS = 120.0
 KEEP_GENERATIONS = 2
+FORMAT_FILE = "portal-index-format"
 REBUILD_PROCESSES = min(2, os.cpu_count() or 1)
 
 
@@ -68,8 +69,12 @@ class SearchIndex:
         return self.path.is_symlink() and whoosh_index.exists_in(str(self.path))
 
     def healthy(self) -> bool:
-        """True if the current generation opens and can be searched."""
+        """True if the current generation is of this version's format, opens and can be
+        searched."""
         try:
+            marker = (self.path / FORMAT_FILE).read_text().strip()
+            if marker != str(INDEX_FORMAT):
+                return False
             with self.searching() as searcher:
                 searcher.doc_count()
             return True
@@ -85,6 +90,7 @@ class SearchIndex:
         generation = self.path.parent / f"{self.path.name}.{time.time_ns()}"
         generation.mkdir()
         whoosh_index.create_in(str(generation), build_schema())
+        (generation / FORMAT_FILE).write_text(f"{INDEX_FORMAT}\n")
         return generation
 
     def _swap_to(self, generation: Path) -> None:
@@ -197,7 +203,11 @@ class SearchIndex:
                 if self._searcher is not None:
                     self._searcher.close()
                     self._searcher = None
-                self._ix = whoosh_index.open_dir(str(self.path.parent / target))
+                folder = self.path.parent / target
+                marker = folder / FORMAT_FILE
+                if not marker.exists() or marker.read_text().strip() != str(INDEX_FORMAT):
+                    raise IndexUnavailable(f"the index at {folder} is of an older format")
+                self._ix = whoosh_index.open_dir(str(folder))
                 self._searcher = self._ix.searcher()
                 self._target = target
         except Exception as error:  # a damaged index raises many different errors

@@ -94,3 +94,15 @@ def test_repeated_updates_keep_one_document_per_record(fresh_demo):
         assert fresh_demo.index.doc_count() == count
         found = fresh_demo.index.search(SearchRequest(text="Көксерек", facets=False))
         assert [h.id for h in found.hits].count("kk-0006") == 1
+
+
+def test_an_index_of_an_older_format_is_rebuilt(fresh_demo):
+    from index.store import FORMAT_FILE
+
+    (fresh_demo.index.path / FORMAT_FILE).write_text("1\n")  # as left by an older portal
+    assert not fresh_demo.index.healthy()
+    from portal.catalog.check import check
+
+    report = check(fresh_demo)
+    assert report.index_rebuilt
+    assert fresh_demo.index.healthy() and check(fresh_demo, repair=False).clean
