@@ -15,10 +15,12 @@ Never point this at a folder from an untrusted source: Whoosh stores its schema 
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,6 +36,7 @@ from index.vocabulary import Vocabulary
 REFRESH_SECONDS = 0.25
 WRITE_TIMEOUT_SECONDS = 120.0
 KEEP_GENERATIONS = 2
+RESULT_CACHE_SIZE = 1024
 FORMAT_FILE = "portal-index-format"
 REBUILD_PROCESSES = min(2, os.cpu_count() or 1)
 
@@ -56,6 +59,8 @@ class SearchIndex:
         self.path = Path(path)
         self.vocabularies = list(vocabularies)
         self._facets = FacetCounter()
+        self._opened = 0
+        self._results: OrderedDict[tuple[int, str], search_api.SearchResult] = OrderedDict()
         self.write_timeout = write_timeout
         self._lock = threading.RLock()
         self._target: str | None = None
@@ -127,21 +132,42 @@ class SearchIndex:
 
     def update(self, records: Iterable[dict], delete_ids: Iterable[str] = ()) -> int:
         """Add or replace the given records and delete the given ids, in one commit."""
-        ix = whoosh_index.open_dir(str(self.path))
-        writer = self._writer(ix)
-        count = 0
-        try:
-            for record_id in delete_ids:
-                writer.delete_by_term("id", record_id)
-            for record in records:
-                writer.update_document(**to_document(record))
-                count += 1
-        except BaseException:
-            writer.cancel()
-            raise
-        writer.commit()
+        documents = [to_document(record) for record in records]
+        with self._write_lock():
+            # Opened under the lock: an index opened before another writer's commit names
+            # segment files that commit may already have removed.
+            ix = whoosh_index.open_dir(str(self.path))
+            writer = self._writer(ix)
+            try:
+                for record_id in delete_ids:
+                    writer.delete_by_term("id", record_id)
+                for document in documents:
+                    writer.update_document(**document)
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit()
         self._checked = 0.0  # this process sees its own commit at once
-        return count
+        return len(documents)
+
+    @contextmanager
+    def _write_lock(self):
+        """One writer at a time across threads and processes (waits up to write_timeout)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.parent / f".{self.path.name}.write.lock", "a") as lock:
+            deadline = time.monotonic() + self.write_timeout
+            while True:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError("another process keeps the index busy") from None
+                    time.sleep(0.02)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def rebuild(
         self, records: Iterable[dict], progress: Callable[[int], None] | None = None
@@ -209,6 +235,7 @@ class SearchIndex:
                     raise IndexUnavailable(f"the index at {folder} is of an older format")
                 self._ix = whoosh_index.open_dir(str(folder))
                 self._searcher = self._ix.searcher()
+                self._opened += 1  # results cached for older searchers no longer apply
                 self._target = target
         except Exception as error:  # a damaged index raises many different errors
             self._searcher, self._target = None, None
@@ -216,8 +243,19 @@ class SearchIndex:
         return self._searcher
 
     def search(self, request: search_api.SearchRequest) -> search_api.SearchResult:
+        """Search; results of the current index state are cached (readers repeat popular
+        queries, page through them and click facets), and any commit starts afresh."""
         with self.searching() as searcher:
-            return search_api.search(searcher, request, self.vocabularies, self._facets)
+            key = (self._opened, repr(request))
+            cached = self._results.get(key)
+            if cached is not None:
+                self._results.move_to_end(key)
+                return cached
+            result = search_api.search(searcher, request, self.vocabularies, self._facets)
+            self._results[key] = result
+            while len(self._results) > RESULT_CACHE_SIZE:
+                self._results.popitem(last=False)
+            return result
 
     def suggest(self, text: str, limit: int = 8) -> list[search_api.Suggestion]:
         with self.searching() as searcher:

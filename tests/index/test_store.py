@@ -106,3 +106,11 @@ def test_an_index_of_an_older_format_is_rebuilt(fresh_demo):
     report = check(fresh_demo)
     assert report.index_rebuilt
     assert fresh_demo.index.healthy() and check(fresh_demo, repair=False).clean
+
+
+def test_results_are_cached_until_the_index_changes(fresh_demo):
+    request = SearchRequest(text="Abai")
+    first = fresh_demo.index.search(request)
+    assert fresh_demo.index.search(request) is first
+    fresh_demo.reindex_records(["kk-0006"])
+    assert fresh_demo.index.search(request) is not first
