@@ -18,6 +18,7 @@ import http.client
 import json
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -233,11 +234,19 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=0, help="synthetic records (0: demo)")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--librarian", action="store_true")
+    parser.add_argument(
+        "--copy-of",
+        type=Path,
+        default=None,
+        help="serve a copy of this data folder (e.g. one search_speed.py --data-dir built)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
-        if args.records:
+        if args.copy_of:
+            shutil.copytree(args.copy_of, data_dir, symlinks=True)
+        elif args.records:
             data, _rows = synthetic_csv(args.records)
             (Path(tmp) / "synthetic.csv").write_bytes(data)
             portal(data_dir, "import", str(Path(tmp) / "synthetic.csv"))
@@ -272,6 +281,8 @@ def main() -> None:
     total = sum(len(v) for v in recorder.times.values())
     errors = sum(recorder.errors.values())
     catalog = f"{args.records} synthetic records" if args.records else "demo catalog"
+    if args.copy_of:
+        catalog = f"copy of {args.copy_of}"
     print(
         f"{catalog}, {args.clients} clients, {args.workers} worker(s), {elapsed:.0f} s: "
         f"{total} requests, {total / elapsed:.1f} requests/s, {errors} errors"

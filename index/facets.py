@@ -2,18 +2,21 @@
 
 Whoosh's overlapping FieldFacet rebuilds a document->values map from the postings of every
 term on every search. Here each segment's values are read once from one column (segments
-never change, only their deletions do) and kept while the segment is live; a search then
-counts the values of its matching documents.
+never change, only their deletions do) into (document, value) arrays kept while the segment
+is live; a search then counts the values of its matching documents with one bincount.
 """
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from whoosh import query as wq
-from whoosh.searching import Searcher
+import numpy as np
+
+if TYPE_CHECKING:
+    from index.evaluate import Evaluator
 
 FACETS = ("language", "library", "district", "donor", "subject", "year")
 FIELD_SEPARATOR = "\x1f"
@@ -34,41 +37,43 @@ def _decode(raw: bytes) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(p.split(VALUE_SEPARATOR)) if p else () for p in parts)
 
 
-class FacetCounter:
-    """Per-segment caches of facet values; thread-safe; forgets segments no longer live."""
+@dataclass
+class FacetTable:
+    """One facet's values in one segment, as (document, value code) pairs."""
 
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._segments: dict[str, list[tuple[tuple[str, ...], ...]]] = {}
+    docs: np.ndarray
+    codes: np.ndarray
+    values: list[str]
 
-    def _values(self, reader) -> list[tuple[tuple[str, ...], ...]]:
-        key = reader.segment().segment_id()
-        with self._lock:
-            cached = self._segments.get(key)
-        if cached is None:
-            if reader.has_column("facet_values"):
-                column = reader.column_reader("facet_values")
-                cached = [_decode(raw) for raw in column]
-            else:
-                cached = [((),) * len(FACETS)] * reader.doc_count_all()
-            with self._lock:
-                self._segments[key] = cached
-        return cached
 
-    def count(self, searcher: Searcher, q: wq.Query) -> dict[str, Counter]:
-        counts = {name: Counter() for name in FACETS}
-        live = set()
-        for subsearcher, _offset in searcher.leaf_searchers():
-            reader = subsearcher.reader()
-            live.add(reader.segment().segment_id())
-            values = self._values(reader)
-            deleted = reader.has_deletions()
-            for docnum in q.docs(subsearcher):
-                if deleted and reader.is_deleted(docnum):
-                    continue
-                for counter, found in zip(counts.values(), values[docnum], strict=True):
-                    counter.update(found)
-        with self._lock:
-            for gone in set(self._segments) - live:
-                del self._segments[gone]
-        return counts
+def facet_tables(reader) -> list[FacetTable]:
+    """The segment's facet values, read once from its `facet_values` column."""
+    pairs: list[tuple[list[int], list[int], dict[str, int]]] = [([], [], {}) for _ in FACETS]
+    if reader.has_column("facet_values"):
+        column = reader.column_reader("facet_values")
+        for docnum in range(reader.doc_count_all()):
+            for (docs, codes, index), found in zip(pairs, _decode(column[docnum]), strict=True):
+                for value in found:
+                    docs.append(docnum)
+                    codes.append(index.setdefault(value, len(index)))
+    return [
+        FacetTable(np.array(docs, dtype=np.int64), np.array(codes, dtype=np.int64), list(index))
+        for docs, codes, index in pairs
+    ]
+
+
+def count(evaluator: Evaluator, matched: np.ndarray) -> dict[str, Counter]:
+    """How many matched documents have each value of each facet."""
+    counts = {name: Counter() for name in FACETS}
+    for _, reader, offset in evaluator.leaves:
+        tables = evaluator.cache.derived(reader, "facets", "facet_values", facet_tables)
+        in_segment = matched[offset : offset + reader.doc_count_all()]
+        if not in_segment.any():
+            continue
+        for counter, table in zip(counts.values(), tables, strict=True):
+            if not table.values:
+                continue
+            found = np.bincount(table.codes[in_segment[table.docs]], minlength=len(table.values))
+            for code in np.flatnonzero(found):
+                counter[table.values[code]] += int(found[code])
+    return counts

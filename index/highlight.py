@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from whoosh.support.levenshtein import distance
+from functools import lru_cache
 
 from index.analysis import (
     WORD_PATTERN,
@@ -13,20 +13,29 @@ from index.analysis import (
 )
 from index.query import QueryWord
 from index.schema import key_text, title_stems
+from index.spelling import edit_distance
 
 Segment = tuple[str, bool]
 
 
-def _word_matches(word: str, language: str, query_words: list[QueryWord]) -> bool:
+@lru_cache(maxsize=65_536)
+def _word_forms(word: str, language: str) -> tuple[str, frozenset[str], frozenset[str]]:
+    """A title word's exact form, search keys and stems."""
     lowered = turkic_lower(strip_apostrophe_suffix(word))
-    exact = unify_letters(lowered)
-    keys = set(search_keys(lowered, language))
-    stems = set(title_stems(word, language, ""))
+    return (
+        unify_letters(lowered),
+        frozenset(search_keys(lowered, language)),
+        frozenset(title_stems(word, language, "")),
+    )
+
+
+def _word_matches(word: str, language: str, query_words: list[QueryWord]) -> bool:
+    exact, keys, stems = _word_forms(word, language)
     for q in query_words:
         if q.exact == exact or keys & set(q.keys) or stems & q.all_stems():
             return True
         if q.typos and any(
-            distance(k, qk) <= q.typos and k[:1] == qk[:1] for k in keys for qk in q.keys[:2]
+            edit_distance(k, qk) <= q.typos and k[:1] == qk[:1] for k in keys for qk in q.keys[:2]
         ):
             return True
     return False

@@ -23,6 +23,7 @@ from index.analysis import (
     words,
 )
 from index.schema import STEM_LANGUAGES, title_signature
+from index.spelling import Lexicon
 from index.vocabulary import Vocabulary
 
 MAX_QUERY_CHARS = 256
@@ -57,15 +58,6 @@ def allowed_typos(word: str) -> int:
     if len(word) >= 5:
         return 1
     return 0
-
-
-def transpositions(word: str) -> set[str]:
-    """The word with each pair of neighbouring letters swapped (the first letter stays)."""
-    return {
-        word[:i] + word[i + 1] + word[i] + word[i + 2 :]
-        for i in range(1, len(word) - 1)
-        if word[i] != word[i + 1]
-    }
 
 
 @dataclass
@@ -128,25 +120,22 @@ class QueryWord:
                 clauses += [wq.Term(fieldname, t, boost=W_TYPO) for t in terms]
         return wq.Or(clauses)
 
-    def expand_typos(self, reader) -> None:
+    def expand_typos(self, lexicon: Lexicon) -> None:
         """Find the index terms one or two typos away, once, so that every pass of a
         search reuses them (Whoosh's FuzzyTerm would walk the term list on each pass)."""
         if not self.typos or self.typo_terms:
             return
         # A word the index knows is taken as typed: typo expansions of common words would
         # add hundreds of matches (and clauses) that rank below the exact ones anyway.
-        if any(reader.doc_frequency(f, k) for f in TYPO_FIELDS for k in self.keys):
+        if any((f, k) in lexicon for f in TYPO_FIELDS for k in self.keys):
             return
         key = self.keys[0]
         for fieldname in TYPO_FIELDS:
-            found = {
-                t
-                for t in reader.terms_within(fieldname, key, self.typos, prefix=1)
-                if t not in self.keys
-            }
-            # Whoosh counts a swap of two letters as two edits; readers make it as one.
-            found |= {t for t in transpositions(key) if (fieldname, t) in reader}
-            self.typo_terms[fieldname] = sorted(found)[:MAX_TYPO_TERMS]
+            found = lexicon.within(fieldname, key, self.typos, same_initial=True)
+            for known in self.keys:
+                found.pop(known, None)
+            closest = sorted(found, key=lambda t: (found[t], t))
+            self.typo_terms[fieldname] = closest[:MAX_TYPO_TERMS]
 
     def prefix_query(self) -> wq.Query:
         """The word as the start of a title or author word (autocomplete)."""

@@ -6,15 +6,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 from whoosh import query as wq
-from whoosh import sorting
 from whoosh.searching import Searcher
 
+from index import facets
+from index.arrays import ArrayCache, read_bytes_column, read_numeric_column
 from index.collation import SORT_LOCALES
-from index.facets import FacetCounter
+from index.evaluate import Evaluator, top
 from index.highlight import Segment, highlight
 from index.query import ParsedQuery, QueryWord
 from index.schema import FACET_FIELDS
+from index.spelling import Lexicon
 from index.vocabulary import Vocabulary
 
 SORTS = ("relevance", "title", "year", "newest")
@@ -24,6 +27,7 @@ EDITION_FACTOR = 0.9  # an edition ranks just below the hit that brought it in
 MAX_EDITIONS = 200
 FEW_RESULTS = 3  # below this, look for a "did you mean"
 TIE_WINDOW = 20  # extra hits fetched so that ties at a page's edge sort the same way
+SPELLING_FIELDS = ("title_exact", "authors_exact")  # where "did you mean" finds its words
 
 
 @dataclass(frozen=True)
@@ -91,71 +95,121 @@ def filter_query(request: SearchRequest) -> wq.Query | None:
     return wq.And(clauses) if len(clauses) > 1 else clauses[0]
 
 
-def _sorted_by(request: SearchRequest):
+@dataclass
+class _Found:
+    """A ranked document; its stored fields are read only when needed."""
+
+    evaluator: Evaluator
+    docnum: int
+    score: float
+    _fields: dict | None = None
+
+    @property
+    def fields(self) -> dict:
+        if self._fields is None:
+            self._fields = self.evaluator.stored(self.docnum)
+        return self._fields
+
+
+def _sort_spec(request: SearchRequest) -> tuple[str, bool] | None:
+    """(column, descending) of the requested order; None for relevance."""
     if request.sort == "title":
         locale = request.locale if request.locale in SORT_LOCALES else "en"
-        return sorting.FieldFacet(f"sort_title_{locale}")
+        return f"sort_title_{locale}", False
     if request.sort == "year":
-        return sorting.FieldFacet("year", reverse=True)
+        return "year", True
     if request.sort == "newest":
-        return sorting.FieldFacet("added", reverse=True)
+        return "added", True
     return None
 
 
-def _other_editions(searcher: Searcher, direct_hits, direct: wq.Query, flt: wq.Query | None):
+def _bytes_column(column: str):
+    return lambda reader: read_bytes_column(reader, column)
+
+
+def _numeric_column(column: str):
+    return lambda reader: read_numeric_column(reader, column)
+
+
+def _sorted_docnums(ev: Evaluator, matched: np.ndarray, column: str, descending: bool, limit: int):
+    """Matched document numbers ordered by a column (equal values by document number)."""
+    docnums = np.flatnonzero(matched)
+    if column.startswith("sort_title_"):
+        keys: list[bytes] = []
+        for _, reader, offset in ev.leaves:
+            values = ev.cache.derived(reader, "column", column, _bytes_column(column))
+            inside = docnums[(docnums >= offset) & (docnums < offset + len(values))]
+            keys += [values[d - offset] for d in inside]
+        order = sorted(range(len(docnums)), key=lambda i: (keys[i], docnums[i]))
+        return docnums[order][:limit]
+    keys = np.concatenate(
+        [ev.cache.derived(r, "column", column, _numeric_column(column)) for _, r, _ in ev.leaves]
+    )[docnums].astype(np.float64)
+    order = np.lexsort((docnums, -keys if descending else keys))
+    return docnums[order][:limit]
+
+
+def _other_editions(
+    ev: Evaluator, found: list[_Found], direct: np.ndarray, within: np.ndarray
+) -> list[_Found]:
     """Other editions of the top hits' works, each scored just below the hit that brought it
     in: a title in one language also finds its translations. Editions that match the query
-    themselves are left where the query put them. Returns (hits, query of those hits)."""
+    themselves are left where the query put them."""
     best: dict[str, float] = {}
-    for hit in direct_hits[:EDITION_SOURCES]:
-        work = hit.get("work")
+    for hit in found[:EDITION_SOURCES]:
+        work = hit.fields.get("work")
         if work and work not in best:
             best[work] = hit.score
     if not best:
-        return [], None
-    editions = wq.Or(
-        [
-            wq.ConstantScoreQuery(wq.Term("work", work), score=score * EDITION_FACTOR)
-            for work, score in best.items()
-        ]
+        return []
+    editions = ev.evaluate(
+        wq.Or(
+            [
+                wq.ConstantScoreQuery(wq.Term("work", work), score=score * EDITION_FACTOR)
+                for work, score in best.items()
+            ]
+        )
     )
-    direct_docs = set(searcher.docs_for_query(wq.And([direct, editions])))
-    found = [
-        hit
-        for hit in searcher.search(editions, filter=flt, limit=MAX_EDITIONS)
-        if hit.docnum not in direct_docs
+    eligible = editions.matched & within & ~direct
+    return [
+        _Found(ev, int(d), float(editions.scores[d]))
+        for d in top(editions.scores, eligible, MAX_EDITIONS)
     ]
-    if not found:
-        return [], None
-    return found, wq.Or([wq.Term("id", hit["id"]) for hit in found])
 
 
-def _run(searcher: Searcher, request: SearchRequest, parsed: ParsedQuery, require_all: bool):
-    """Ranked hits (enough for the requested page), the total, and the query whose matches
-    the facets count."""
+def _run(ev: Evaluator, request: SearchRequest, parsed: ParsedQuery, require_all: bool):
+    """Ranked hits (enough for the requested page), the total, and the documents whose
+    values the facets count."""
     flt = filter_query(request)
+    within = ev.matches(flt) if flt is not None else ev.live()
     per_page = max(1, min(request.per_page, MAX_PER_PAGE))
     page = max(1, request.page)
     window = page * per_page + TIE_WINDOW
+    limit = max(window, EDITION_SOURCES)
+    spec = _sort_spec(request)
     if parsed.empty:
-        q: wq.Query = wq.Every()
-        sortedby = _sorted_by(request) or sorting.FieldFacet("added", reverse=True)
+        scored = ev.evaluate(wq.Every())
+        spec = spec or ("added", True)
     else:
-        q = parsed.to_query(require_all=require_all)
-        sortedby = _sorted_by(request)
-    results = searcher.search(q, filter=flt, limit=max(window, EDITION_SOURCES), sortedby=sortedby)
-    hits, total = list(results), len(results)
-    matched = wq.And([q, flt]) if flt is not None else q
-    if request.sort == "relevance" and not parsed.empty and hits:
-        editions, editions_q = _other_editions(searcher, hits, q, flt)
+        scored = ev.evaluate(parsed.to_query(require_all=require_all))
+    matched = scored.matched & within
+    if spec is None:
+        docnums = top(scored.scores, matched, limit)
+    else:
+        docnums = _sorted_docnums(ev, matched, *spec, limit)
+    found = [_Found(ev, int(d), float(scored.scores[d])) for d in docnums]
+    total = int(np.count_nonzero(matched))
+    if request.sort == "relevance" and not parsed.empty and found:
+        editions = _other_editions(ev, found, scored.matched, within)
         if editions:
-            hits += editions
+            found += editions
             total += len(editions)
-            matched = wq.Or([matched, editions_q])
+            matched = matched.copy()
+            matched[[e.docnum for e in editions]] = True
         # Equal scores rank by record id, not by where a document sits in the index, so a
         # rebuilt or restored index ranks exactly like the one it replaces.
-        hits.sort(key=lambda h: (-round(h.score or 0.0, 6), h["id"]))
-    return hits[:window], total, page, per_page, matched
+        found.sort(key=lambda h: (-round(h.score, 6), h.fields["id"]))
+    return found[:window], total, page, per_page, matched
 
 
 def _facet_counts(counts) -> dict[str, list[Facet]]:
@@ -167,26 +221,25 @@ def _facet_counts(counts) -> dict[str, list[Facet]]:
     return out
 
 
-def _suggestion(searcher: Searcher, parsed: ParsedQuery, total: int) -> str | None:
-    """A respelling of the query from words in titles and names, if it finds more."""
+def _suggestion(ev: Evaluator, lexicon: Lexicon, parsed: ParsedQuery, total: int) -> str | None:
+    """A respelling of the query from words in titles and names, if it finds more. Words
+    the index has are kept as typed."""
     changed = False
     respelled = []
     for word in parsed.words:
         candidate = word.exact
-        for fieldname in ("title_exact", "authors_exact"):
-            found = searcher.suggest(fieldname, word.exact, limit=1, maxdist=2)
-            if found and found[0] != word.exact:
-                candidate, changed = found[0], True
-                break
-            if found:
-                break
+        if not any((f, word.exact) in lexicon for f in SPELLING_FIELDS):
+            for fieldname in SPELLING_FIELDS:
+                found = lexicon.nearest(fieldname, word.exact, maxdist=2)
+                if found:
+                    candidate, changed = found, True
+                    break
         respelled.append(candidate)
     if not changed:
         return None
     text = " ".join(respelled)
     better = ParsedQuery.parse(text)
-    # Counting matches needs no scoring (one pass, not two searches).
-    found = sum(1 for _ in searcher.docs_for_query(better.to_query()))
+    found = int(np.count_nonzero(ev.matches(better.to_query())))
     return text if found > total else None
 
 
@@ -194,41 +247,46 @@ def search(
     searcher: Searcher,
     request: SearchRequest,
     vocabularies: Sequence[Vocabulary] = (),
-    facet_counter: FacetCounter | None = None,
+    arrays: ArrayCache | None = None,
 ) -> SearchResult:
+    ev = Evaluator(searcher, arrays if arrays is not None else ArrayCache())
+    lexicon = Lexicon(ev)
     parsed = ParsedQuery.parse(request.text, vocabularies)
     for word in parsed.words:
-        word.expand_typos(searcher.reader())
-    ranked, total, page, per_page, matched = _run(searcher, request, parsed, True)
+        word.expand_typos(lexicon)
+    ranked, total, page, per_page, matched = _run(ev, request, parsed, True)
     relaxed = False
     if not parsed.empty and not total and len(parsed.words) > 1:
-        ranked, total, page, per_page, matched = _run(searcher, request, parsed, False)
+        ranked, total, page, per_page, matched = _run(ev, request, parsed, False)
         relaxed = total > 0
     start = (page - 1) * per_page
-    hits = [
-        Hit(
-            id=h["id"],
-            score=h.score if isinstance(h.score, int | float) else 0.0,
-            title=h["title"],
-            language=h.get("language", ""),
-            highlight=highlight(
-                h["title"], h.get("language", ""), h.get("script", ""), parsed.words
-            ),
+    hits = []
+    for found in ranked[start : start + per_page]:
+        fields = found.fields
+        title, language, script = (
+            fields["title"],
+            fields.get("language", ""),
+            fields.get("script", ""),
         )
-        for h in ranked[start : start + per_page]
-    ]
+        hits.append(
+            Hit(
+                id=fields["id"],
+                score=found.score,
+                title=title,
+                language=language,
+                highlight=highlight(title, language, script, parsed.words),
+            )
+        )
     suggestion = None
     if parsed.words and (total < FEW_RESULTS or relaxed):
-        suggestion = _suggestion(searcher, parsed, 0 if relaxed else total)
+        suggestion = _suggestion(ev, lexicon, parsed, 0 if relaxed else total)
     return SearchResult(
         text=parsed.text,
         total=total,
         page=page,
         per_page=per_page,
         hits=hits,
-        facets=_facet_counts((facet_counter or FacetCounter()).count(searcher, matched))
-        if request.facets
-        else {},
+        facets=_facet_counts(facets.count(ev, matched)) if request.facets else {},
         suggestion=suggestion,
         relaxed=relaxed,
     )

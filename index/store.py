@@ -29,7 +29,7 @@ from whoosh import index as whoosh_index
 from whoosh.searching import Searcher
 
 from index import searcher as search_api
-from index.facets import FacetCounter
+from index.arrays import ArrayCache
 from index.schema import INDEX_FORMAT, build_schema, to_document
 from index.vocabulary import Vocabulary
 
@@ -58,7 +58,7 @@ class SearchIndex:
     ):
         self.path = Path(path)
         self.vocabularies = list(vocabularies)
-        self._facets = FacetCounter()
+        self._arrays = ArrayCache()
         self._opened = 0
         self._results: OrderedDict[tuple[int, str], search_api.SearchResult] = OrderedDict()
         self.write_timeout = write_timeout
@@ -251,11 +251,15 @@ class SearchIndex:
             if cached is not None:
                 self._results.move_to_end(key)
                 return cached
-            result = search_api.search(searcher, request, self.vocabularies, self._facets)
+            result = search_api.search(searcher, request, self.vocabularies, self._arrays)
             self._results[key] = result
             while len(self._results) > RESULT_CACHE_SIZE:
                 self._results.popitem(last=False)
             return result
+
+    def clear_result_cache(self) -> None:
+        with self._lock:
+            self._results.clear()
 
     def suggest(self, text: str, limit: int = 8) -> list[search_api.Suggestion]:
         with self.searching() as searcher:

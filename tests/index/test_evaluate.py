@@ -1,0 +1,157 @@
+"""The array evaluator gives Whoosh's matches, scores and orders for every query the portal
+builds: the judged reader queries, filters, relaxed queries and sorts, on one segment and on
+several with deletions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from whoosh import query as wq
+from whoosh import sorting
+
+from index import facets
+from index.arrays import ArrayCache
+from index.evaluate import Evaluator, top
+from index.query import ParsedQuery
+from index.searcher import SearchRequest, _sorted_docnums, filter_query
+from index.spelling import Lexicon
+from tests.relevance.evaluate import load_queries
+
+QUERIES = sorted({j.query for j in load_queries()})
+
+
+@pytest.fixture
+def changed_demo(fresh_demo):
+    """Several segments, with records deleted from the first."""
+    docs = list(fresh_demo.documents(["kk-0004", "ru-0001", "az-0001", "tr-0001"]))
+    fresh_demo.index.update([{**doc, "title": doc["title"] + " 2"} for doc in docs])
+    fresh_demo.index.update([], delete_ids=["kk-0010"])
+    return fresh_demo
+
+
+def whoosh_scores(searcher, q, flt=None) -> dict[int, float]:
+    return {hit.docnum: hit.score for hit in searcher.search(q, filter=flt, limit=None)}
+
+
+def ours(ev: Evaluator, q, flt=None) -> dict[int, float]:
+    scored = ev.evaluate(q)
+    matched = scored.matched & ev.live()
+    if flt is not None:
+        matched &= ev.matches(flt)
+    return {int(d): float(scored.scores[d]) for d in np.flatnonzero(matched)}
+
+
+def assert_same(expected: dict[int, float], found: dict[int, float], label: str) -> None:
+    assert found.keys() == expected.keys(), label
+    for docnum, score in expected.items():
+        assert found[docnum] == pytest.approx(score, rel=1e-9, abs=1e-12), (label, docnum)
+
+
+def parsed_queries(searcher, ev):
+    lexicon = Lexicon(ev)
+    for text in QUERIES:
+        parsed = ParsedQuery.parse(text)
+        for word in parsed.words:
+            word.expand_typos(lexicon)
+        yield text, parsed
+
+
+@pytest.mark.parametrize("catalog_fixture", ["demo_catalog", "changed_demo"])
+def test_judged_queries_match_and_score_as_in_whoosh(request, catalog_fixture):
+    catalog = request.getfixturevalue(catalog_fixture)
+    with catalog.index.searching() as searcher:
+        ev = Evaluator(searcher, ArrayCache())
+        compared = 0
+        for text, parsed in parsed_queries(searcher, ev):
+            for require_all in (True, False):
+                q = parsed.to_query(require_all=require_all)
+                assert_same(whoosh_scores(searcher, q), ours(ev, q), f"{text!r} {require_all}")
+                compared += 1
+        assert compared == 2 * len(QUERIES) >= 400
+
+
+def test_filters_match_as_in_whoosh(changed_demo):
+    requests = [
+        SearchRequest(filters={"library": ["SHU"]}),
+        SearchRequest(filters={"language": ["kk", "ru"], "library": ["LAC", "SHU"]}),
+        SearchRequest(filters={"year": ["1983"]}),
+        SearchRequest(year_from=1990, year_to=2010),
+        SearchRequest(filters={"subject": ["poetry"]}, year_from=2000),
+    ]
+    with changed_demo.index.searching() as searcher:
+        ev = Evaluator(searcher, ArrayCache())
+        for req in requests:
+            flt = filter_query(req)
+            for q in (wq.Every(), ParsedQuery.parse("Abay").to_query()):
+                expected = whoosh_scores(searcher, q, flt)
+                assert_same(expected, ours(ev, q, flt), repr(req))
+        assert any(whoosh_scores(searcher, wq.Every(), filter_query(r)) for r in requests)
+
+
+def test_queries_it_does_not_evaluate_itself_fall_back_to_whoosh(demo_catalog):
+    with demo_catalog.index.searching() as searcher:
+        ev = Evaluator(searcher, ArrayCache())
+        for q in (
+            ParsedQuery.parse("Aba").prefix_query(),
+            wq.Or([wq.Term("title_key", "abai"), wq.Term("title_key", "kazak")], scale=0.5),
+            wq.Not(wq.Term("language", "kk")),
+        ):
+            expected = whoosh_scores(searcher, q)
+            assert expected
+            assert_same(expected, ours(ev, q), repr(q))
+
+
+def test_top_orders_by_score_then_document_number_like_whoosh(changed_demo):
+    with changed_demo.index.searching() as searcher:
+        ev = Evaluator(searcher, ArrayCache())
+        for text in ("Abay", "kitab", "Qazaq adebieti", "şeirler", "Чехов", "roman"):
+            q = ParsedQuery.parse(text).to_query()
+            scored = ev.evaluate(q)
+            matched = scored.matched & ev.live()
+            for limit in (1, 5, 30, None):
+                hits = searcher.search(q, limit=limit)
+                expected = [(round(h.score, 9), h.docnum) for h in hits]
+                found = [
+                    (round(scored.scores[d], 9), int(d)) for d in top(scored.scores, matched, limit)
+                ]
+                assert sorted(found, key=lambda s: (-s[0], s[1])) == sorted(
+                    expected, key=lambda s: (-s[0], s[1])
+                ), (text, limit)
+
+
+@pytest.mark.parametrize(
+    "column, facet",
+    [
+        ("sort_title_az", sorting.FieldFacet("sort_title_az")),
+        ("year", sorting.FieldFacet("year", reverse=True)),
+        ("added", sorting.FieldFacet("added", reverse=True)),
+    ],
+)
+def test_sorted_orders_match_whoosh(changed_demo, column, facet):
+    with changed_demo.index.searching() as searcher:
+        ev = Evaluator(searcher, ArrayCache())
+        for q in (wq.Every(), ParsedQuery.parse("kitab").to_query()):
+            matched = ev.matches(q)
+            expected = [h.docnum for h in searcher.search(q, sortedby=facet, limit=None)]
+            descending = column != "sort_title_az"
+            found = _sorted_docnums(ev, matched, column, descending, None).tolist()
+            assert found == expected
+
+
+def test_facet_counts_equal_counting_each_record(changed_demo):
+    with changed_demo.index.searching() as searcher:
+        ev = Evaluator(searcher, ArrayCache())
+        matched = ev.matches(ParsedQuery.parse("kitab").to_query())
+        counts = facets.count(ev, matched)
+        expected = {name: {} for name in facets.FACETS}
+        for sub, offset in searcher.leaf_searchers():
+            reader = sub.reader()
+            column = reader.column_reader("facet_values")
+            for docnum in range(reader.doc_count_all()):
+                if not matched[docnum + offset]:
+                    continue
+                for name, values in zip(facets.FACETS, facets._decode(column[docnum]), strict=True):
+                    for value in values:
+                        expected[name][value] = expected[name].get(value, 0) + 1
+        assert sum(expected["language"].values()) == np.count_nonzero(matched) > 0
+        assert {name: dict(c) for name, c in counts.items()} == expected
