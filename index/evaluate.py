@@ -3,13 +3,14 @@ give, computed with numpy over every document at once instead of one posting at 
 
 A query is evaluated into `Scored`: a score and a matched flag for each document number of
 the searcher. Term, Or, And, AndMaybe, ConstantScoreQuery, Every and NullQuery (what
-index/query.py builds) are evaluated here; any other query falls back to Whoosh's own
-matcher, so the answer is always Whoosh's. tests/index/test_evaluate.py holds the two to the
-same matches and scores.
+index/query.py builds) are evaluated here with Whoosh's scores; any other query except
+Prefix (see `_prefix`, for autocomplete) falls back to Whoosh's own matcher.
+tests/index/test_evaluate.py holds the two to the same matches and scores.
 """
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,8 @@ from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
 from index.arrays import ArrayCache
+
+MAX_PREFIX_TERMS = 200
 
 
 @dataclass
@@ -71,6 +74,8 @@ class Evaluator:
         if kind is wq.ConstantScoreQuery:
             child = self.evaluate(q.child)
             return Scored(np.where(child.matched, q.score, 0.0), child.matched)
+        if kind is wq.Prefix:
+            return self._prefix(q)
         if kind is wq.Every and q.fieldname in (None, "", "*"):
             return Scored(np.full(self.size, float(q.boost)), self.live().copy())
         if q is wq.NullQuery:
@@ -111,6 +116,29 @@ class Evaluator:
                 scores = scores * q.boost
             out.scores[ids + offset] += scores
             out.matched[ids + offset] = True
+
+    def _prefix(self, q: wq.Prefix) -> Scored:
+        """Documents with a word starting with the prefix, each scoring the query's boost.
+        Only the `MAX_PREFIX_TERMS` most frequent completions per segment are taken: a one-
+        or two-letter prefix has thousands."""
+        out = self.empty()
+        if q.fieldname not in self.searcher.schema:
+            return out
+        for _, reader, offset in self.leaves:
+            terms, frequencies = self.cache.derived(
+                reader, "completions", q.fieldname, _completions(q.fieldname)
+            )
+            start = bisect.bisect_left(terms, q.text)
+            end = bisect.bisect_left(terms, q.text + "\U0010ffff")
+            chosen = np.arange(start, end)
+            if len(chosen) > MAX_PREFIX_TERMS:
+                most = np.argpartition(-frequencies[start:end], MAX_PREFIX_TERMS)
+                chosen = np.sort(chosen[most[:MAX_PREFIX_TERMS]])
+            for i in chosen:
+                ids, _ = self.cache.postings(reader, q.fieldname, terms[i].encode("utf-8"))
+                out.matched[ids + offset] = True
+        out.scores[out.matched] = q.boost
+        return out
 
     @staticmethod
     def _add(part: Scored, out: Scored) -> None:
@@ -165,6 +193,19 @@ class Evaluator:
 
     def stored(self, docnum: int) -> dict:
         return self.searcher.stored_fields(int(docnum))
+
+
+def _completions(fieldname: str):
+    """A segment's terms of a field in order, with their document frequencies."""
+
+    def build(reader) -> tuple[list[str], np.ndarray]:
+        terms, frequencies = [], []
+        for btext, info in reader.iter_field(fieldname):
+            terms.append(btext.decode("utf-8"))
+            frequencies.append(info.doc_frequency())
+        return terms, np.array(frequencies, dtype=np.int64)
+
+    return build
 
 
 def bm25(idf, tf, lengths, avg_length, b, k1):

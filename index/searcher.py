@@ -292,15 +292,23 @@ def search(
     )
 
 
-def suggest(searcher: Searcher, text: str, limit: int = 8) -> list[Suggestion]:
-    """Records whose title or author starts like what is typed so far."""
+def suggest(
+    searcher: Searcher, text: str, limit: int = 8, arrays: ArrayCache | None = None
+) -> list[Suggestion]:
+    """Records whose title or author starts like what is typed so far: the most matching
+    words first, then the shortest titles (the closest to what is typed)."""
     parsed = ParsedQuery.parse(text)
     if not parsed.words:
         return []
-    results = searcher.search(parsed.prefix_query(), limit=limit)
+    ev = Evaluator(searcher, arrays if arrays is not None else ArrayCache())
+    scored = ev.evaluate(parsed.prefix_query())
+    docnums = np.flatnonzero(scored.matched & ev.live())
+    lengths = np.concatenate([ev.cache.lengths(r, "title_key") for _, r, _ in ev.leaves])
+    order = np.lexsort((docnums, lengths[docnums], -np.round(scored.scores[docnums], 6)))
+    found = [ev.stored(d) for d in docnums[order][:limit]]
     return [
-        Suggestion(h["id"], h["title"], list(h.get("authors") or []), h.get("language", ""))
-        for h in results
+        Suggestion(f["id"], f["title"], list(f.get("authors") or []), f.get("language", ""))
+        for f in found
     ]
 
 

@@ -263,7 +263,7 @@ class SearchIndex:
 
     def suggest(self, text: str, limit: int = 8) -> list[search_api.Suggestion]:
         with self.searching() as searcher:
-            return search_api.suggest(searcher, text, limit)
+            return search_api.suggest(searcher, text, limit, self._arrays)
 
     def doc_count(self) -> int:
         with self.searching() as searcher:

@@ -9,7 +9,7 @@ import pytest
 from whoosh import query as wq
 from whoosh import sorting
 
-from index import facets
+from index import SearchIndex, facets
 from index.arrays import ArrayCache
 from index.evaluate import Evaluator, top
 from index.query import ParsedQuery
@@ -92,7 +92,7 @@ def test_queries_it_does_not_evaluate_itself_fall_back_to_whoosh(demo_catalog):
     with demo_catalog.index.searching() as searcher:
         ev = Evaluator(searcher, ArrayCache())
         for q in (
-            ParsedQuery.parse("Aba").prefix_query(),
+            wq.Wildcard("title_key", "ab*i"),
             wq.Or([wq.Term("title_key", "abai"), wq.Term("title_key", "kazak")], scale=0.5),
             wq.Not(wq.Term("language", "kk")),
         ):
@@ -155,3 +155,36 @@ def test_facet_counts_equal_counting_each_record(changed_demo):
                         expected[name][value] = expected[name].get(value, 0) + 1
         assert sum(expected["language"].values()) == np.count_nonzero(matched) > 0
         assert {name: dict(c) for name, c in counts.items()} == expected
+
+
+@pytest.mark.parametrize("prefix", ["a", "ab", "kaz", "ş", "q"])
+def test_prefix_matches_the_records_whooshs_prefix_query_matches(changed_demo, prefix):
+    with changed_demo.index.searching() as searcher:
+        ev = Evaluator(searcher, ArrayCache())
+        for fieldname in ("title_key", "authors_key"):
+            q = wq.Prefix(fieldname, prefix, boost=2.0)
+            expected = set(searcher.docs_for_query(q))
+            scored = ev.evaluate(q)
+            found = set(np.flatnonzero(scored.matched & ev.live()).tolist())
+            assert found == expected
+            assert set(scored.scores[scored.matched].tolist()) <= {2.0}
+
+
+def test_a_prefix_with_very_many_completions_keeps_the_most_frequent(empty_catalog, monkeypatch):
+    monkeypatch.setattr("index.evaluate.MAX_PREFIX_TERMS", 2)
+    titles = ["Kitab"] * 5 + ["Kimya"] * 3 + ["Kino"] * 2 + ["Kilim"]
+    empty_catalog.index.update([{"id": f"r{n}", "title": t} for n, t in enumerate(titles)])
+    with SearchIndex(empty_catalog.index.path).searching() as searcher:
+        ev = Evaluator(searcher, ArrayCache())
+        scored = ev.evaluate(wq.Prefix("title_key", "ki"))
+        found = {searcher.stored_fields(int(d))["title"] for d in np.flatnonzero(scored.matched)}
+        assert found == {"Kitab", "Kimya"}
+
+
+def test_autocomplete_puts_more_matching_words_then_shorter_titles_first(empty_catalog):
+    titles = ["Abai zholy: roman-epopeia, ekinshi kitap", "Abai", "Qazaq Abai zholy", "Roman"]
+    empty_catalog.index.update([{"id": f"r{n}", "title": t} for n, t in enumerate(titles)])
+    index = SearchIndex(empty_catalog.index.path)
+    assert [s.title for s in index.suggest("ab")] == [titles[1], titles[2], titles[0]]
+    assert [s.title for s in index.suggest("abai zh")] == [titles[2], titles[0]]
+    index.close()
