@@ -76,34 +76,45 @@ def portal(data_dir: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
 
 
 def start_server(data_dir: Path, workers: int) -> tuple[subprocess.Popen, int]:
+    """Start `portal serve` and wait until every worker has finished starting (a client
+    connecting earlier would be served by the first worker for its whole keep-alive)."""
     port = free_port()
     env = dict(os.environ, PORTAL_DATA_DIR=str(data_dir))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "portal", "serve", "--port", str(port), "--workers", str(workers)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log = data_dir.parent / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "portal", "serve",
+                "--port", str(port), "--workers", str(workers), "--log-level", "info",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
     deadline = time.time() + 300
     while time.time() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/api/v1/libraries")
-            if connection.getresponse().status == 200:
-                return process, port
-        except OSError:
-            time.sleep(0.5)
+        if log.read_text(errors="replace").count("Application startup complete") >= workers:
+            return process, port
+        if process.poll() is not None:
+            break
+        time.sleep(0.2)
     process.kill()
-    raise SystemExit("the portal did not start")
+    raise SystemExit(f"the portal did not start; see {log}")
+
+
+SLOW_SECONDS = 1.0
 
 
 class Recorder:
     def __init__(self):
         self.lock = threading.Lock()
+        self.started = time.perf_counter()
         self.times: dict[str, list[float]] = defaultdict(list)
         self.errors: dict[str, int] = defaultdict(int)
         self.slowest = (0.0, "")
+        self.slow: list[float] = []  # when (seconds into the run) each slow request began
+        self.events: list[tuple[float, str]] = []  # the librarian's actions, for comparison
 
     def add(self, endpoint: str, seconds: float, ok: bool, url: str) -> None:
         with self.lock:
@@ -112,6 +123,12 @@ class Recorder:
                 self.errors[endpoint] += 1
             if seconds > self.slowest[0]:
                 self.slowest = (seconds, url)
+            if seconds > SLOW_SECONDS:
+                self.slow.append(time.perf_counter() - seconds - self.started)
+
+    def event(self, what: str) -> None:
+        with self.lock:
+            self.events.append((time.perf_counter() - self.started, what))
 
 
 def reader(
@@ -166,7 +183,9 @@ def visible_after(port: int, query: str, predicate, timeout: float = 10.0) -> fl
     return float("inf")
 
 
-def librarian(port: int, data_dir: Path, stop: threading.Event, report: dict) -> None:
+def librarian(
+    port: int, data_dir: Path, stop: threading.Event, report: dict, recorder: Recorder
+) -> None:
     """Import a batch with the CLI, then transfer copies with the CLI-free catalog API,
     timing how long each takes to be visible to readers."""
     _data, rows = synthetic_csv(500, seed=4242)
@@ -179,7 +198,9 @@ def librarian(port: int, data_dir: Path, stop: threading.Event, report: dict) ->
         writer.writeheader()
         writer.writerows(rows)
     started = time.perf_counter()
+    recorder.event("import starts")
     portal(data_dir, "import", str(batch))
+    recorder.event("import ends")
     report["import seconds"] = time.perf_counter() - started
     report["import visible after"] = visible_after(
         port, "/api/v1/search?q=Qaraqoyunlu&per_page=1", lambda body: body["total"] >= 500
@@ -204,6 +225,7 @@ def librarian(port: int, data_dir: Path, stop: threading.Event, report: dict) ->
         if row["library"] == "KHV":
             continue
         env = dict(os.environ, PORTAL_DATA_DIR=str(data_dir))
+        recorder.event("transfer")
         subprocess.run(
             [sys.executable, "-c", script, str(data_dir), record_id, row["library"]],
             env=env,
@@ -264,9 +286,9 @@ def main() -> None:
             extra: dict = {}
             if args.librarian:
                 threads.append(
-                    threading.Thread(target=librarian, args=(port, data_dir, stop, extra))
+                    threading.Thread(target=librarian, args=(port, data_dir, stop, extra, recorder))
                 )
-            started = time.perf_counter()
+            started = recorder.started = time.perf_counter()
             for thread in threads:
                 thread.start()
             time.sleep(args.seconds)
@@ -294,6 +316,14 @@ def main() -> None:
             f"  p99 {percentile(values, 99) * 1000:7.1f} ms  errors {recorder.errors[endpoint]}"
         )
     print(f"  slowest request: {recorder.slowest[0] * 1000:.0f} ms ({recorder.slowest[1]})")
+    if recorder.slow:
+        print(
+            f"  requests over {SLOW_SECONDS:.0f} s: {len(recorder.slow)}, begun at "
+            + ", ".join(f"{t:.1f}" for t in sorted(recorder.slow))
+            + " s"
+        )
+    if recorder.events:
+        print("  librarian: " + ", ".join(f"{what} {t:.1f} s" for t, what in recorder.events))
     for key, value in extra.items():
         if isinstance(value, list):
             print(f"  {key}: " + ", ".join(f"{v:.2f} s" for v in value))

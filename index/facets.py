@@ -1,40 +1,35 @@
 """Facet counts over every record a search matched, fast enough for 500,000 records.
 
 Whoosh's overlapping FieldFacet rebuilds a document->values map from the postings of every
-term on every search. Here each segment's values are read once from one column (segments
-never change, only their deletions do) into (document, value) arrays kept while the segment
-is live; a search then counts the values of its matching documents with one bincount.
+term on every search. Here each segment's facet fields are read once, term by term, from
+their posting lists (a few hundred terms: libraries, languages, subjects, years) into
+(document, value) arrays kept while the segment is live; a search then counts the values of
+its matching documents with one bincount per facet.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from index.arrays import read_postings
+
 if TYPE_CHECKING:
     from index.evaluate import Evaluator
 
-FACETS = ("language", "library", "district", "donor", "subject", "year")
-FIELD_SEPARATOR = "\x1f"
-VALUE_SEPARATOR = "\x1e"
-
-
-def encode(values: dict[str, Iterable[str]]) -> bytes:
-    """One record's facet values, for the `facet_values` column."""
-    return FIELD_SEPARATOR.join(
-        VALUE_SEPARATOR.join(str(v) for v in values.get(name) or () if v not in (None, ""))
-        for name in FACETS
-    ).encode("utf-8")
-
-
-def _decode(raw: bytes) -> tuple[tuple[str, ...], ...]:
-    parts = raw.decode("utf-8").split(FIELD_SEPARATOR) if raw else []
-    parts += [""] * (len(FACETS) - len(parts))
-    return tuple(tuple(p.split(VALUE_SEPARATOR)) if p else () for p in parts)
+# Facet name -> index field holding its values.
+FACET_FIELDS = {
+    "language": "language",
+    "library": "libraries",
+    "district": "districts",
+    "donor": "donors",
+    "subject": "subjects",
+    "year": "year",
+}
+FACETS = tuple(FACET_FIELDS)
 
 
 @dataclass
@@ -47,26 +42,28 @@ class FacetTable:
 
 
 def facet_tables(reader) -> list[FacetTable]:
-    """The segment's facet values, read once from its `facet_values` column."""
-    pairs: list[tuple[list[int], list[int], dict[str, int]]] = [([], [], {}) for _ in FACETS]
-    if reader.has_column("facet_values"):
-        column = reader.column_reader("facet_values")
-        for docnum in range(reader.doc_count_all()):
-            for (docs, codes, index), found in zip(pairs, _decode(column[docnum]), strict=True):
-                for value in found:
-                    docs.append(docnum)
-                    codes.append(index.setdefault(value, len(index)))
-    return [
-        FacetTable(np.array(docs, dtype=np.int64), np.array(codes, dtype=np.int64), list(index))
-        for docs, codes, index in pairs
-    ]
+    """The segment's facet values, read from the postings of each facet field's terms
+    (a numeric field's full-precision terms only)."""
+    tables = []
+    for fieldname in FACET_FIELDS.values():
+        fieldobj = reader.schema[fieldname]
+        docs, codes, values = [], [], []
+        for btext in fieldobj.sortable_terms(reader, fieldname):
+            ids, _ = read_postings(reader, fieldname, btext)
+            docs.append(ids)
+            codes.append(np.full(len(ids), len(values), dtype=np.int64))
+            values.append(str(fieldobj.from_bytes(btext)))
+        if not values:
+            docs, codes = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+        tables.append(FacetTable(np.concatenate(docs), np.concatenate(codes), values))
+    return tables
 
 
 def count(evaluator: Evaluator, matched: np.ndarray) -> dict[str, Counter]:
     """How many matched documents have each value of each facet."""
     counts = {name: Counter() for name in FACETS}
     for _, reader, offset in evaluator.leaves:
-        tables = evaluator.cache.derived(reader, "facets", "facet_values", facet_tables)
+        tables = evaluator.cache.derived(reader, "facets", "all", facet_tables)
         in_segment = matched[offset : offset + reader.doc_count_all()]
         if not in_segment.any():
             continue

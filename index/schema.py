@@ -9,25 +9,14 @@ from whoosh import columns
 from whoosh.analysis import SpaceSeparatedTokenizer
 from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
-from index import facets
 from index.analysis import analyze, exact_analyzer, fold, key_analyzer, stem_analyzer
 from index.collation import SORT_LOCALES, sort_key
 
 STEM_LANGUAGES = ("ru", "tr", "en", "turkic")
 
 # Bump when the schema or the analysis changes: an index of another format is rebuilt.
-INDEX_FORMAT = 4
+INDEX_FORMAT = 5
 TURKIC_LANGUAGES = {"az", "kk", "tr", "ky", "uz", "tk", "tt", "ba"}
-
-# Facet name -> index field holding its values.
-FACET_FIELDS = {
-    "language": "language",
-    "library": "libraries",
-    "district": "districts",
-    "donor": "donors",
-    "subject": "subjects",
-    "year": "year",
-}
 
 
 def build_schema() -> Schema:
@@ -48,7 +37,6 @@ def build_schema() -> Schema:
         # on, so it lives in a column and adds no postings.
         year=NUMERIC(stored=True, sortable=True, shift_step=16),
         added=COLUMN(columns.NumericColumn("i")),
-        facet_values=COLUMN(columns.VarBytesColumn()),
         isbn=KEYWORD(),
         title=STORED(),
         authors=STORED(),
@@ -139,16 +127,6 @@ def to_document(record: dict) -> dict:
     }
     if record.get("year"):
         doc["year"] = int(record["year"])
-    doc["facet_values"] = facets.encode(
-        {
-            "language": [language],
-            "library": record.get("libraries") or [],
-            "district": record.get("districts") or [],
-            "donor": record.get("donors") or [],
-            "subject": subjects,
-            "year": [record["year"]] if record.get("year") else [],
-        }
-    )
     # Always a value: a segment where no record has one would have no column to sort by.
     doc["added"] = int(record.get("added") or 0)
     doc["title_stem"] = " ".join(title_stems(title, language, script))

@@ -14,9 +14,9 @@ from index import facets
 from index.arrays import ArrayCache, read_bytes_column, read_numeric_column
 from index.collation import SORT_LOCALES
 from index.evaluate import Evaluator, top
+from index.facets import FACET_FIELDS
 from index.highlight import Segment, highlight
-from index.query import ParsedQuery, QueryWord
-from index.schema import FACET_FIELDS
+from index.query import TYPO_FIELDS, ParsedQuery, QueryWord
 from index.spelling import Lexicon
 from index.vocabulary import Vocabulary
 
@@ -123,25 +123,41 @@ def _sort_spec(request: SearchRequest) -> tuple[str, bool] | None:
     return None
 
 
-def _bytes_column(column: str):
-    return lambda reader: read_bytes_column(reader, column)
+def _ranked_bytes_column(column: str):
+    """A segment's sort keys, and each document's rank by (key, document number)."""
+
+    def build(reader) -> tuple[list[bytes], np.ndarray]:
+        keys = read_bytes_column(reader, column)
+        # A fixed-width bytes array sorts in C, comparing as Python compares bytes (ICU sort
+        # keys hold no NUL but their last byte); stable, so equal keys keep document order.
+        order = np.argsort(np.array(keys, dtype=bytes), kind="stable")
+        ranks = np.empty(len(keys), dtype=np.int64)
+        ranks[order] = np.arange(len(keys))
+        return keys, ranks
+
+    return build
 
 
 def _numeric_column(column: str):
     return lambda reader: read_numeric_column(reader, column)
 
 
-def _sorted_docnums(ev: Evaluator, matched: np.ndarray, column: str, descending: bool, limit: int):
+def _sorted_docnums(
+    ev: Evaluator, matched: np.ndarray, column: str, descending: bool, limit: int | None
+) -> np.ndarray:
     """Matched document numbers ordered by a column (equal values by document number)."""
     docnums = np.flatnonzero(matched)
     if column.startswith("sort_title_"):
-        keys: list[bytes] = []
+        # Each segment's best `limit` by its precomputed ranks, then those merged by key.
+        candidates: list[tuple[bytes, int]] = []
         for _, reader, offset in ev.leaves:
-            values = ev.cache.derived(reader, "column", column, _bytes_column(column))
-            inside = docnums[(docnums >= offset) & (docnums < offset + len(values))]
-            keys += [values[d - offset] for d in inside]
-        order = sorted(range(len(docnums)), key=lambda i: (keys[i], docnums[i]))
-        return docnums[order][:limit]
+            keys, ranks = ev.cache.derived(reader, "ranked", column, _ranked_bytes_column(column))
+            inside = docnums[(docnums >= offset) & (docnums < offset + len(keys))] - offset
+            if limit is not None and len(inside) > limit:
+                inside = inside[np.argpartition(ranks[inside], limit - 1)[:limit]]
+            candidates += [(keys[d], int(d) + offset) for d in inside]
+        candidates.sort()
+        return np.array([d for _, d in candidates[:limit]], dtype=np.int64)
     keys = np.concatenate(
         [ev.cache.derived(r, "column", column, _numeric_column(column)) for _, r, _ in ev.leaves]
     )[docnums].astype(np.float64)
@@ -290,6 +306,25 @@ def search(
         suggestion=suggestion,
         relaxed=relaxed,
     )
+
+
+def warm(searcher: Searcher, arrays: ArrayCache) -> None:
+    """Read what searches need (facet tables, field lengths, term lists for typos and "did
+    you mean", title orders) before the first reader asks: at 500,000 records that takes
+    seconds."""
+    ev = Evaluator(searcher, arrays)
+    facets.count(ev, ev.live())
+    scored_fields = [name for name, field in searcher.schema.items() if field.scorable]
+    for _, reader, _ in ev.leaves:
+        for fieldname in scored_fields:
+            arrays.lengths(reader, fieldname)
+    lexicon = Lexicon(ev)
+    for fieldname in {*SPELLING_FIELDS, *TYPO_FIELDS}:
+        lexicon.load(fieldname)
+    for locale in SORT_LOCALES:  # library pages list holdings by title
+        column = f"sort_title_{locale}"
+        for _, reader, _ in ev.leaves:
+            arrays.derived(reader, "ranked", column, _ranked_bytes_column(column))
 
 
 def suggest(

@@ -46,16 +46,20 @@ class Lexicon:
         fieldname, text = term
         return (fieldname, text) in self.evaluator.searcher.reader()
 
+    def load(self, fieldname: str) -> list[TermsByInitial]:
+        """Each live segment's terms of a field, grouped by first letter."""
+        return [
+            self.evaluator.cache.derived(reader, "lexicon", fieldname, _terms_by_initial(fieldname))
+            for _, reader, _ in self.evaluator.leaves
+        ]
+
     def within(
         self, fieldname: str, word: str, maxdist: int, same_initial: bool = False
     ) -> dict[str, int]:
         """Terms at most `maxdist` edits from `word` (and starting with the same letter, if
         `same_initial`), with their distance."""
         found: dict[str, int] = {}
-        for _, reader, _ in self.evaluator.leaves:
-            grouped = self.evaluator.cache.derived(
-                reader, "lexicon", fieldname, _terms_by_initial(fieldname)
-            )
+        for grouped in self.load(fieldname):
             groups = [grouped.get(word[:1], [])] if same_initial else list(grouped.values())
             for terms in groups:
                 for term, distance, _ in process.extract(

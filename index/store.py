@@ -257,6 +257,11 @@ class SearchIndex:
                 self._results.popitem(last=False)
             return result
 
+    def warm(self) -> None:
+        """Prepare the current index for searching (see searcher.warm)."""
+        with self.searching() as searcher:
+            search_api.warm(searcher, self._arrays)
+
     def clear_result_cache(self) -> None:
         with self._lock:
             self._results.clear()

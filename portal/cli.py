@@ -87,7 +87,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        log_level="warning",
+        log_level=args.log_level,
+        access_log=args.access_log,
         proxy_headers=False,
     )
     return 0
@@ -263,6 +264,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument(
+        "--log-level", default="warning", choices=["debug", "info", "warning", "error"]
+    )
+    serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.add_argument(
         "--no-demo",
         action="store_true",
         help="start an empty catalog instead of loading the demo catalog",
@@ -311,9 +316,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Bulk work run beside a serving portal; at a lower CPU priority, readers are served first.
+BATCH_COMMANDS = {"import", "reindex", "export", "check", "backup", "restore"}
+BATCH_NICENESS = 10
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace, Settings], int] = args.func
+    if args.command in BATCH_COMMANDS and hasattr(os, "nice"):
+        os.nice(BATCH_NICENESS)
     try:
         return handler(args, Settings.from_env())
     except (OSError, OperationalError) as problem:

@@ -18,6 +18,9 @@ class Settings:
     database_url: str | None
     secure_cookies: bool = False  # set PORTAL_SECURE_COOKIES=1 behind HTTPS
     max_upload_bytes: int = 20 * 1024 * 1024
+    # Requests a worker process runs at once. Pages are CPU work under one GIL: more threads
+    # only interleave them (every request finishes later) and convoy on SQLite's GIL releases.
+    request_threads: int = 4
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -26,6 +29,7 @@ class Settings:
             database_url=os.environ.get("PORTAL_DATABASE_URL") or None,
             secure_cookies=os.environ.get("PORTAL_SECURE_COOKIES") == "1",
             max_upload_bytes=int(os.environ.get("PORTAL_MAX_UPLOAD_MB", "20")) * 1024 * 1024,
+            request_threads=int(os.environ.get("PORTAL_REQUEST_THREADS", "4")),
         )
 
     def secret_key(self) -> str:

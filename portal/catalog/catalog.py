@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -100,10 +102,17 @@ def _json_list(value: str | None) -> list[str]:
     return json.loads(value) if value else []
 
 
+# Libraries, districts and donors are read on every page; a process keeps them this long, so
+# another process's edit to them shows within it (this process's own edits show at once).
+REFERENCE_SECONDS = 1.0
+
+
 class Catalog:
     def __init__(self, engine: Engine, search_index: SearchIndex):
         self.engine = engine
         self.index = search_index
+        self._reference: dict[str, tuple[float, object]] = {}
+        self._reference_lock = threading.Lock()
 
     @classmethod
     def open(cls, data_dir: Path | str, database_url: str | None = None) -> Catalog:
@@ -120,26 +129,35 @@ class Catalog:
 
     # --- reference data -------------------------------------------------------------------
 
+    def _reference_rows(self, table) -> list[dict]:
+        """A reference table's rows, read at most every `REFERENCE_SECONDS`."""
+        now = time.monotonic()
+        with self._reference_lock:
+            found = self._reference.get(table.name)
+        if found is None or now - found[0] >= REFERENCE_SECONDS:
+            with self.engine.connect() as conn:
+                rows = [dict(r) for r in conn.execute(select(table)).mappings()]
+            found = (now, rows)
+            with self._reference_lock:
+                self._reference[table.name] = found
+        return [dict(r) for r in found[1]]
+
+    def forget_reference_data(self) -> None:
+        """After this process changes libraries, districts or donors."""
+        with self._reference_lock:
+            self._reference.clear()
+
     def library_codes(self) -> set[str]:
-        with self.engine.connect() as conn:
-            return set(conn.execute(select(models.libraries.c.code)).scalars())
+        return {r["code"] for r in self._reference_rows(models.libraries)}
 
     def libraries(self) -> list[dict]:
-        with self.engine.connect() as conn:
-            return [
-                dict(r)
-                for r in conn.execute(
-                    select(models.libraries).order_by(models.libraries.c.code)
-                ).mappings()
-            ]
+        return sorted(self._reference_rows(models.libraries), key=lambda r: r["code"])
 
     def districts(self) -> dict[str, dict]:
-        with self.engine.connect() as conn:
-            return {r["code"]: dict(r) for r in conn.execute(select(models.districts)).mappings()}
+        return {r["code"]: r for r in self._reference_rows(models.districts)}
 
     def donors(self) -> dict[str, dict]:
-        with self.engine.connect() as conn:
-            return {r["code"]: dict(r) for r in conn.execute(select(models.donors)).mappings()}
+        return {r["code"]: r for r in self._reference_rows(models.donors)}
 
     def record_count(self) -> int:
         with self.engine.connect() as conn:
@@ -195,6 +213,7 @@ class Catalog:
                 )
         except DryRun:
             return report
+        self.forget_reference_data()  # an import may bring new donors
         self.reindex_records(report.changed_ids)
         return report
 

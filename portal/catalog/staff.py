@@ -232,19 +232,24 @@ def save_library(catalog: Catalog, user: User, code: str, fields: dict) -> bool:
                 )
             )
             record_action(conn, user.name, "library.add", f"library {code}", code, None, fields)
-            return True
-        before = {k: getattr(row, k) for k in fields}
-        conn.execute(
-            update(models.libraries).where(models.libraries.c.code == code).values(**fields)
-        )
-        record_action(conn, user.name, "library.update", f"library {code}", code, before, fields)
-        held = (
+        else:
+            before = {k: getattr(row, k) for k in fields}
             conn.execute(
-                select(models.holdings.c.record_id).where(models.holdings.c.library == code)
+                update(models.libraries).where(models.libraries.c.code == code).values(**fields)
             )
-            .scalars()
-            .all()
-        )
+            record_action(
+                conn, user.name, "library.update", f"library {code}", code, before, fields
+            )
+            held = (
+                conn.execute(
+                    select(models.holdings.c.record_id).where(models.holdings.c.library == code)
+                )
+                .scalars()
+                .all()
+            )
+    catalog.forget_reference_data()
+    if row is None:
+        return True
     if before.get("district", fields.get("district")) != fields.get(
         "district", before.get("district")
     ):

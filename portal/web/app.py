@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import threading
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from anyio import to_thread
 from jinja2 import Environment
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -24,8 +26,8 @@ from index.store import IndexUnavailable
 from portal.catalog.catalog import Catalog
 from portal.config import REPO_ROOT, Settings
 from portal.web import api, feeds, openapi, pages, staff
-from portal.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, compile_catalogs
-from portal.web.templating import render
+from portal.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, compile_catalogs, load_locale_data
+from portal.web.templating import compile_templates, render
 
 log = logging.getLogger("portal")
 
@@ -147,8 +149,14 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
+        to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         app.state.catalog = catalog or Catalog.open(settings.data_dir, settings.database_url)
-        repair_index_in_background(app.state.catalog, settings.data_dir)
+        # Before the first request: the first readers of a new worker would wait for these.
+        await to_thread.run_sync(compile_templates)
+        await to_thread.run_sync(load_locale_data)
+        if repair_index_in_background(app.state.catalog, settings.data_dir) is None:
+            with contextlib.suppress(IndexUnavailable):
+                await to_thread.run_sync(app.state.catalog.index.warm)
         yield
         if catalog is None:
             app.state.catalog.close()

@@ -153,18 +153,31 @@ def translations(lang: str) -> SafeTranslations:
     return SafeTranslations(found if isinstance(found, Translations) else NullTranslations())
 
 
+@cache
+def _locale(lang: str) -> Locale:
+    # One Locale per language: a Locale loads its CLDR data once, under Babel's global lock.
+    return Locale.parse(lang)
+
+
+def load_locale_data() -> None:
+    """Load each portal language's CLDR data now (numbers, dates, language names)."""
+    for lang in LANGUAGES:
+        locale = _locale(lang)
+        locale.decimal_formats, locale.date_formats, locale.languages  # noqa: B018
+
+
 def format_number(value: int | float, lang: str) -> str:
-    return format_decimal(value, locale=lang)
+    return format_decimal(value, locale=_locale(lang))
 
 
 def format_day(value: date, lang: str) -> str:
-    return format_date(value, format="long", locale=lang)
+    return format_date(value, format="long", locale=_locale(lang))
 
 
 def language_name(code: str, lang: str) -> str:
     """A language's name in the reader's language (Babel/CLDR), e.g. kk in ru: казахский."""
     try:
-        name = Locale(lang).languages.get(code)
+        name = _locale(lang).languages.get(code)
     except ValueError:
         name = None
     return name or code

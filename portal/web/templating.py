@@ -36,6 +36,7 @@ def make_environment(lang: str, translator) -> Environment:
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates are part of the release: no stat() on every render
     )
     env.install_gettext_callables(translator.gettext, translator.ngettext, newstyle=True)
     env.policies["ext.i18n.trimmed"] = True
@@ -43,6 +44,18 @@ def make_environment(lang: str, translator) -> Environment:
     env.filters["day"] = lambda value: format_day(value, lang)
     env.globals.update(languages=offered_languages(), native_names=NATIVE_NAMES)
     return env
+
+
+def compile_templates() -> int:
+    """Compile every template in every language now: each language's environment compiles
+    its own copy, and a new worker's first readers would otherwise wait for them all."""
+    count = 0
+    for lang in LANGUAGES:
+        env = environment(lang)
+        for name in env.list_templates():
+            env.get_template(name)
+            count += 1
+    return count
 
 
 def path_language(request: Request) -> str:
