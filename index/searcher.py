@@ -123,17 +123,18 @@ def _sort_spec(request: SearchRequest) -> tuple[str, bool] | None:
     return None
 
 
-def _ranked_bytes_column(column: str):
-    """A segment's sort keys, and each document's rank by (key, document number)."""
+def _title_ranks(column: str):
+    """Each document's rank in a segment by (sort key, document number). Only the ranks are
+    kept (4 bytes a document); the few keys needed to merge segments are read when needed."""
 
-    def build(reader) -> tuple[list[bytes], np.ndarray]:
+    def build(reader) -> np.ndarray:
         keys = read_bytes_column(reader, column)
         # A fixed-width bytes array sorts in C, comparing as Python compares bytes (ICU sort
         # keys hold no NUL but their last byte); stable, so equal keys keep document order.
         order = np.argsort(np.array(keys, dtype=bytes), kind="stable")
-        ranks = np.empty(len(keys), dtype=np.int64)
-        ranks[order] = np.arange(len(keys))
-        return keys, ranks
+        ranks = np.empty(len(keys), dtype=np.int32)
+        ranks[order] = np.arange(len(keys), dtype=np.int32)
+        return ranks
 
     return build
 
@@ -151,11 +152,12 @@ def _sorted_docnums(
         # Each segment's best `limit` by its precomputed ranks, then those merged by key.
         candidates: list[tuple[bytes, int]] = []
         for _, reader, offset in ev.leaves:
-            keys, ranks = ev.cache.derived(reader, "ranked", column, _ranked_bytes_column(column))
-            inside = docnums[(docnums >= offset) & (docnums < offset + len(keys))] - offset
+            ranks = ev.cache.derived(reader, "ranked", column, _title_ranks(column))
+            inside = docnums[(docnums >= offset) & (docnums < offset + len(ranks))] - offset
             if limit is not None and len(inside) > limit:
                 inside = inside[np.argpartition(ranks[inside], limit - 1)[:limit]]
-            candidates += [(keys[d], int(d) + offset) for d in inside]
+            keys = reader.column_reader(column, translate=False)
+            candidates += [(keys[int(d)], int(d) + offset) for d in inside]
         candidates.sort()
         return np.array([d for _, d in candidates[:limit]], dtype=np.int64)
     keys = np.concatenate(
@@ -324,7 +326,7 @@ def warm(searcher: Searcher, arrays: ArrayCache) -> None:
     for locale in SORT_LOCALES:  # library pages list holdings by title
         column = f"sort_title_{locale}"
         for _, reader, _ in ev.leaves:
-            arrays.derived(reader, "ranked", column, _ranked_bytes_column(column))
+            arrays.derived(reader, "ranked", column, _title_ranks(column))
 
 
 def suggest(
