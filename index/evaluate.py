@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from whoosh import query as wq
+from whoosh.reading import SegmentReader
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
@@ -39,11 +40,20 @@ class Evaluator:
         self.searcher = searcher
         self.cache = cache
         self.size = searcher.doc_count_all()
-        self.leaves = [(sub, sub.reader(), offset) for sub, offset in searcher.leaf_searchers()]
+        # An empty index has one leaf with no segment and no documents: nothing to read.
+        self.leaves = [
+            (sub, sub.reader(), offset)
+            for sub, offset in searcher.leaf_searchers()
+            if isinstance(sub.reader(), SegmentReader)
+        ]
         cache.keep_only(reader.segment().segment_id() for _, reader, _ in self.leaves)
         weighting = searcher.weighting
         self._bm25 = type(weighting) is BM25F and not weighting._field_B
         self._live: np.ndarray | None = None
+
+    def per_document(self, arrays: list[np.ndarray], dtype=np.float64) -> np.ndarray:
+        """Per-segment arrays joined into one over the searcher's document numbers."""
+        return np.concatenate(arrays) if arrays else np.zeros(0, dtype=dtype)
 
     def empty(self) -> Scored:
         return Scored(np.zeros(self.size), np.zeros(self.size, dtype=bool))
@@ -95,16 +105,20 @@ class Evaluator:
         if constant is None and (not self._bm25 or q.minquality):
             self._add(self._by_whoosh(q), out)
             return
-        scorable = fieldobj.scorable
+        found = [
+            (reader, offset, *self.cache.postings(reader, q.fieldname, btext))
+            for _, reader, offset in self.leaves
+        ]
+        found = [f for f in found if len(f[2])]
+        if not found:
+            return  # (and Whoosh's idf of a term in no document is undefined)
+        scorable = constant is None and fieldobj.scorable
         if scorable:
             idf = self.searcher.idf(q.fieldname, btext)
             avg_length = self.searcher.avg_field_length(q.fieldname) or 1
             weighting = self.searcher.weighting
             b, k1 = weighting.B, weighting.K1
-        for _, reader, offset in self.leaves:
-            ids, weights = self.cache.postings(reader, q.fieldname, btext)
-            if not len(ids):
-                continue
+        for reader, offset, ids, weights in found:
             if constant is not None:
                 scores = np.full(len(ids), float(constant))
             elif scorable:

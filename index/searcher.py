@@ -3,6 +3,7 @@ highlights and a "did you mean" suggestion."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -160,7 +161,7 @@ def _sorted_docnums(
             candidates += [(keys[int(d)], int(d) + offset) for d in inside]
         candidates.sort()
         return np.array([d for _, d in candidates[:limit]], dtype=np.int64)
-    keys = np.concatenate(
+    keys = ev.per_document(
         [ev.cache.derived(r, "column", column, _numeric_column(column)) for _, r, _ in ev.leaves]
     )[docnums].astype(np.float64)
     order = np.lexsort((docnums, -keys if descending else keys))
@@ -195,6 +196,20 @@ def _other_editions(
     ]
 
 
+def _by_score_then_id(found: list[_Found], start: int, stop: int) -> list[_Found]:
+    """Hits by score; equal scores by record id, not by where a document sits in the index,
+    so a rebuilt or restored index ranks exactly like the one it replaces. Ids are read
+    only for the ties that reach into [start, stop): a deep page does not read thousands."""
+    found = sorted(found, key=lambda h: -round(h.score, 6))
+    out: list[_Found] = []
+    for _, group in itertools.groupby(found, key=lambda h: round(h.score, 6)):
+        tied = list(group)
+        if len(tied) > 1 and len(out) < stop and len(out) + len(tied) > start:
+            tied.sort(key=lambda h: h.fields["id"])
+        out += tied
+    return out
+
+
 def _run(ev: Evaluator, request: SearchRequest, parsed: ParsedQuery, require_all: bool):
     """Ranked hits (enough for the requested page), the total, and the documents whose
     values the facets count."""
@@ -224,9 +239,7 @@ def _run(ev: Evaluator, request: SearchRequest, parsed: ParsedQuery, require_all
             total += len(editions)
             matched = matched.copy()
             matched[[e.docnum for e in editions]] = True
-        # Equal scores rank by record id, not by where a document sits in the index, so a
-        # rebuilt or restored index ranks exactly like the one it replaces.
-        found.sort(key=lambda h: (-round(h.score, 6), h.fields["id"]))
+        found = _by_score_then_id(found, (page - 1) * per_page, page * per_page)
     return found[:window], total, page, per_page, matched
 
 
@@ -340,7 +353,7 @@ def suggest(
     ev = Evaluator(searcher, arrays if arrays is not None else ArrayCache())
     scored = ev.evaluate(parsed.prefix_query())
     docnums = np.flatnonzero(scored.matched & ev.live())
-    lengths = np.concatenate([ev.cache.lengths(r, "title_key") for _, r, _ in ev.leaves])
+    lengths = ev.per_document([ev.cache.lengths(r, "title_key") for _, r, _ in ev.leaves])
     order = np.lexsort((docnums, lengths[docnums], -np.round(scored.scores[docnums], 6)))
     found = [ev.stored(d) for d in docnums[order][:limit]]
     return [

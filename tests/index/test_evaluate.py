@@ -13,7 +13,13 @@ from index import SearchIndex, facets
 from index.arrays import ArrayCache
 from index.evaluate import Evaluator, top
 from index.query import ParsedQuery
-from index.searcher import SearchRequest, _sorted_docnums, filter_query
+from index.searcher import (
+    SearchRequest,
+    _by_score_then_id,
+    _Found,
+    _sorted_docnums,
+    filter_query,
+)
 from index.spelling import Lexicon
 from tests.relevance.evaluate import load_queries
 
@@ -192,3 +198,35 @@ def test_autocomplete_puts_more_matching_words_then_shorter_titles_first(empty_c
     assert [s.title for s in index.suggest("ab")] == [titles[1], titles[2], titles[0]]
     assert [s.title for s in index.suggest("abai zh")] == [titles[2], titles[0]]
     index.close()
+
+
+def test_an_empty_index_answers_every_kind_of_request(empty_catalog):
+    index = empty_catalog.index
+    index.warm()
+    for sort in ("relevance", "title", "year", "newest"):
+        for request in (
+            SearchRequest(text="Abai", sort=sort),
+            SearchRequest(sort=sort, filters={"library": ["SHU"]}),
+            SearchRequest(text="Madanno", sort=sort, year_from=1990),
+        ):
+            result = index.search(request)
+            assert (result.total, result.hits, result.suggestion) == (0, [], None)
+            assert all(values == [] for values in result.facets.values())
+    assert index.suggest("ab") == []
+
+
+def test_ties_are_ordered_by_id_wherever_a_page_reaches_them():
+    import random
+
+    rng = random.Random(5)
+    found = [
+        _Found(
+            None, n, float(rng.choice([1.0, 2.0, 2.0000000001, 3.5])), {"id": f"r{rng.random()}"}
+        )
+        for n in range(500)
+    ]
+    expected = sorted(found, key=lambda h: (-round(h.score, 6), h.fields["id"]))
+    for start, stop in [(0, 20), (40, 60), (120, 140), (480, 500)]:
+        ordered = _by_score_then_id(list(found), start, stop)
+        assert [h.docnum for h in ordered[start:stop]] == [h.docnum for h in expected[start:stop]]
+        assert sorted(h.docnum for h in ordered) == list(range(500))
