@@ -29,9 +29,6 @@ class Scored:
     scores: np.ndarray  # float64 per document number
     matched: np.ndarray  # bool per document number
 
-    def count(self) -> int:
-        return int(np.count_nonzero(self.matched))
-
 
 class Evaluator:
     """Evaluates queries against one searcher (one state of the index)."""
@@ -51,9 +48,9 @@ class Evaluator:
         self._bm25 = type(weighting) is BM25F and not weighting._field_B
         self._live: np.ndarray | None = None
 
-    def per_document(self, arrays: list[np.ndarray], dtype=np.float64) -> np.ndarray:
+    def per_document(self, arrays: list[np.ndarray]) -> np.ndarray:
         """Per-segment arrays joined into one over the searcher's document numbers."""
-        return np.concatenate(arrays) if arrays else np.zeros(0, dtype=dtype)
+        return np.concatenate(arrays) if arrays else np.zeros(0)
 
     def empty(self) -> Scored:
         return Scored(np.zeros(self.size), np.zeros(self.size, dtype=bool))

@@ -99,7 +99,8 @@ def test_queries_it_does_not_evaluate_itself_fall_back_to_whoosh(demo_catalog):
         ev = Evaluator(searcher, ArrayCache())
         for q in (
             wq.Wildcard("title_key", "ab*i"),
-            wq.Or([wq.Term("title_key", "abai"), wq.Term("title_key", "kazak")], scale=0.5),
+            wq.AndNot(wq.Term("title_key", "abai"), wq.Term("language", "kk")),
+            wq.DisjunctionMax([wq.Term("title_key", "abai"), wq.Term("authors_key", "abai")]),
             wq.Not(wq.Term("language", "kk")),
         ):
             expected = whoosh_scores(searcher, q)
