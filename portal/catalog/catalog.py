@@ -390,12 +390,13 @@ class Catalog:
         corrections only: transfers move copies, they do not add any)."""
         e, r = models.holding_events, models.records
         donated = e.c.kind.in_(("donation", "correction"))
-        month = func.strftime("%Y-%m", e.c.event_date)
-        queries = {
-            "month": select(month, func.sum(e.c.delta))
+        by_day = (
+            select(e.c.event_date, func.sum(e.c.delta))
             .where(donated)
-            .group_by(month)
-            .order_by(month),
+            .group_by(e.c.event_date)
+            .order_by(e.c.event_date)
+        )
+        queries = {
             "donor": select(e.c.donor, func.sum(e.c.delta))
             .where(donated)
             .group_by(e.c.donor)
@@ -411,10 +412,16 @@ class Catalog:
             .order_by(func.sum(e.c.delta).desc()),
         }
         with self.engine.connect() as conn:
-            return {
+            figures = {
                 name: [(str(key or ""), int(total)) for key, total in conn.execute(query)]
                 for name, query in queries.items()
             }
+            # Months are counted here, not with a date function: SQL dialects disagree on it.
+            months: dict[str, int] = {}
+            for day, total in conn.execute(by_day):
+                month = day.strftime("%Y-%m")
+                months[month] = months.get(month, 0) + int(total)
+        return {"month": sorted(months.items()), **figures}
 
     def newest_arrivals(self, library: str | None = None, limit: int = 30) -> list[dict]:
         """Most recent donations (record, library, copies, date), newest first."""
