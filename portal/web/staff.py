@@ -12,6 +12,7 @@ import secrets
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
+from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -32,6 +33,7 @@ from portal.web.sessions import checked_form, csrf_token, current_user, sign_in,
 from portal.web.templating import path_language, render
 
 UPLOAD_TTL_SECONDS = 3600
+HOLDINGS_PER_PAGE = 50
 
 
 def _redirect(url: str) -> RedirectResponse:
@@ -129,21 +131,22 @@ def library_holdings(request: Request) -> Response:
     code = _library_code(request, user)
     catalog = request.app.state.catalog
     try:
-        search = search_request(request.query_params, lang, 50)
+        search = search_request(request.query_params, lang, HOLDINGS_PER_PAGE)
     except BadRequest as problem:
         raise HTTPException(400, str(problem)) from None
     everywhere = request.query_params.get("scope") == "all"
     filters = dict(search.filters)
     if not everywhere:
         filters["library"] = [code]
+    sort = search.sort if search.text or "sort" in request.query_params else "title"
     result = catalog.index.search(
         SearchRequest(
             text=search.text,
             filters=filters,
-            sort=search.sort if search.text else "title",
+            sort=sort,
             locale=lang,
             page=search.page,
-            per_page=50,
+            per_page=HOLDINGS_PER_PAGE,
         )
     )
     ids = [hit.id for hit in result.hits]
@@ -162,6 +165,8 @@ def library_holdings(request: Request) -> Response:
                 }
             )
     presenter = Presenter(catalog, lang)
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+    base = f"/{lang}/staff/libraries/{code}?"
     return _page(
         request,
         "staff/library.html",
@@ -172,7 +177,10 @@ def library_holdings(request: Request) -> Response:
             "rows": rows,
             "result": result,
             "search": search,
+            "sort": sort,
             "everywhere": everywhere,
+            "page_url": lambda page: base + urlencode([*params, ("page", str(page))]),
+            "pages": max(1, -(-result.total // HOLDINGS_PER_PAGE)),
         },
     )
 

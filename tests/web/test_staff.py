@@ -398,3 +398,25 @@ def test_upload_size_limit(staff_app, fresh_demo):
         files={"file": ("big.csv", b"x" * 5000, "text/csv")},
     )
     assert response.status_code == 413
+
+
+def test_a_librarian_pages_and_sorts_the_whole_holdings_list(staff_app, fresh_demo):
+    client = client_for(staff_app, "shu")
+    held = fresh_demo.index.search(SearchRequest(filters={"library": ["SHU"]}, per_page=1)).total
+    assert held > 50  # more than one page in the demo catalog
+
+    def titles(url: str) -> list[str]:
+        page = client.get(url)
+        assert page.status_code == 200
+        return re.findall(r'<th scope="row"><span lang="[a-z]+">([^<]+)</span>', page.text)
+
+    first = client.get("/en/staff/libraries/SHU").text
+    pages = -(-held // 50)
+    assert f"Page 1 of {pages}" in first and 'rel="next"' in first
+    page1, page2 = titles("/en/staff/libraries/SHU"), titles("/en/staff/libraries/SHU?page=2")
+    assert len(page1) == 50 and page2 and not set(page1) & set(page2)
+    shown = sum(len(titles(f"/en/staff/libraries/SHU?page={n}")) for n in range(1, pages + 1))
+    assert shown == held
+    newest = titles("/en/staff/libraries/SHU?sort=newest")
+    assert len(newest) == 50 and newest != page1
+    assert 'value="newest" selected' in client.get("/en/staff/libraries/SHU?sort=newest").text
