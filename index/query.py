@@ -138,9 +138,15 @@ class QueryWord:
             self.typo_terms[fieldname] = closest[:MAX_TYPO_TERMS]
 
     def prefix_query(self) -> wq.Query:
-        """The word as the start of a title or author word (autocomplete)."""
+        """The word as the start of a title or author word (autocomplete).
+
+        A word typed so far may stop inside a digraph: `Chek` is on its way to `Chekh(ov)`,
+        whose key is `ceh`, not `cek`. So the keys of the word with an `h` added count too
+        (kh, ch, sh, zh, gh all fold to one letter)."""
+        lowered = turkic_lower(strip_apostrophe_suffix(self.typed))
+        keys = dict.fromkeys([*self.keys, *search_keys(lowered + "h", query=True)])
         clauses: list[wq.Query] = []
-        for key in self.keys:
+        for key in keys:
             clauses += [wq.Prefix("title_key", key), wq.Prefix("authors_key", key)]
         return wq.Or(clauses)
 

@@ -88,6 +88,22 @@ def test_autocomplete_prefix(demo_catalog):
     assert any("Абай" in s.title or "Abay" in s.title for s in demo_catalog.index.suggest("aba"))
 
 
+CHEKHOV = ("Чехов", "Çexov", "Chekhov", "Çehov")
+
+
+@pytest.mark.parametrize("typed", ["Chek", "Chekh", "Chekho", "Чех"])
+def test_autocomplete_across_scripts_while_a_digraph_is_half_typed(demo_catalog, typed):
+    """`Chek` is on its way to `Chekhov` (kh folds to one letter): Chekhov's books show."""
+    found = demo_catalog.index.suggest(typed)[:3]
+    assert found
+    for suggestion in found:
+        assert any(name in author for author in suggestion.authors for name in CHEKHOV)
+
+
+def test_autocomplete_of_a_second_word_started_with_a_digraph(demo_catalog):
+    assert demo_catalog.index.suggest("Abai z")[0].title == "Абай жолы"
+
+
 def test_facets_count_and_combine(demo_catalog):
     everything = demo_catalog.index.search(SearchRequest(per_page=1))
     languages = {f.value: f.count for f in everything.facets["language"]}
