@@ -37,6 +37,29 @@ def portal_process(data_dir: Path, *args: str, **kwargs) -> subprocess.Popen:
     )
 
 
+def processes_using(data_dir: Path) -> list[int]:
+    """Live processes started by `portal_process` for this data folder (and their children,
+    which inherit its environment); a zombie's environment reads as empty."""
+    marker = f"PORTAL_DATA_DIR={data_dir}\0".encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            environ = (proc / "environ").read_bytes() if proc.name.isdigit() else b""
+        except OSError:
+            continue
+        if marker in environ:
+            found.append(int(proc.name))
+    return found
+
+
+def assert_no_process_left(data_dir: Path) -> None:
+    """Killing a portal command leaves none of its writer processes behind."""
+    deadline = time.monotonic() + 5
+    while processes_using(data_dir):
+        assert time.monotonic() < deadline, f"left running: {processes_using(data_dir)}"
+        time.sleep(0.1)
+
+
 def counts(data_dir: Path) -> tuple[int, int, int]:
     catalog = Catalog.open(data_dir)
     try:
@@ -81,6 +104,7 @@ def test_sigkill_during_import_is_all_or_nothing(demo_dir, tmp_path, delay):
         time.sleep(delay)
         process.send_signal(signal.SIGKILL)
         process.wait()
+    assert_no_process_left(demo_dir)
     after = counts(demo_dir)
     new_records = len({r["record_id"] for r in rows})
     assert after in (
@@ -143,6 +167,7 @@ def test_sigkill_during_reindex_leaves_a_working_index(demo_dir, delay):
         time.sleep(delay)
         process.send_signal(signal.SIGKILL)
         process.wait()
+    assert_no_process_left(demo_dir)
     catalog = Catalog.open(demo_dir)
     try:
         assert catalog.index.healthy()
