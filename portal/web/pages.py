@@ -18,7 +18,7 @@ from portal.web.api import valid_id
 from portal.web.charts import bar_chart
 from portal.web.i18n import COOKIE, LANGUAGES, format_number, negotiate
 from portal.web.presenters import Presenter
-from portal.web.search import FILTERS, BadRequest, search_request
+from portal.web.search import FILTERS, BadRequest, holdings_request, pager, search_request
 from portal.web.templating import path_language, render
 
 PER_PAGE = 20
@@ -63,9 +63,6 @@ def search_page(request: Request) -> Response:
     presenter = Presenter(catalog, lang)
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
 
-    def page_url(page: int) -> str:
-        return f"/{lang}/search?" + urlencode([*params, ("page", str(page))])
-
     def toggle_url(name: str, value: str) -> str:
         pairs = [(k, v) for k, v in params if not (k == name and v == value)]
         if (name, value) not in params:
@@ -73,7 +70,6 @@ def search_page(request: Request) -> Response:
         return f"/{lang}/search?" + urlencode(pairs)
 
     active = {(name, v) for name in FILTERS for v in search.filters.get(name, [])}
-    pages = max(1, -(-result.total // search.per_page))
     return render(
         request,
         "search.html",
@@ -85,8 +81,7 @@ def search_page(request: Request) -> Response:
             "facets": presenter.facets(result),
             "active": active,
             "toggle_url": toggle_url,
-            "page_url": page_url,
-            "pages": pages,
+            **pager(request.query_params, f"/{lang}/search?", result.total, search.per_page),
         },
     )
 
@@ -135,22 +130,9 @@ def library_page(request: Request) -> Response:
         search = search_request(request.query_params, lang, PER_PAGE)
     except BadRequest as problem:
         return render(request, "error.html", lang, {"message": str(problem)}, status=400)
-    filters = dict(search.filters)
-    filters["library"] = [code]
-    sort = search.sort if search.text or "sort" in request.query_params else "title"
-    result = catalog.index.search(
-        SearchRequest(
-            text=search.text,
-            filters=filters,
-            sort=sort,
-            locale=lang,
-            page=search.page,
-            per_page=PER_PAGE,
-        )
-    )
-    params = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+    listing = holdings_request(request.query_params, search, code, PER_PAGE)
+    result = catalog.index.search(listing)
     base = f"/{lang}/libraries/{code}?"
-    pages = max(1, -(-result.total // PER_PAGE))
     return render(
         request,
         "library.html",
@@ -161,10 +143,9 @@ def library_page(request: Request) -> Response:
             "results": presenter.results(result),
             "facets": presenter.facets(result),
             "search": search,
-            "sort": sort,
+            "sort": listing.sort,
             "filter_url": lambda name, value: base + urlencode([(name, value)]),
-            "page_url": lambda page: base + urlencode([*params, ("page", str(page))]),
-            "pages": pages,
+            **pager(request.query_params, base, result.total, PER_PAGE),
         },
     )
 

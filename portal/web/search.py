@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from starlette.datastructures import QueryParams
 
 from index import SearchRequest
@@ -48,3 +50,30 @@ def search_request(params: QueryParams, lang: str, default_per_page: int = 20) -
         page=_int(params, "page", 1, 1, MAX_PAGE),
         per_page=_int(params, "per_page", default_per_page, 1, MAX_PER_PAGE),
     )
+
+
+def holdings_request(
+    params: QueryParams, search: SearchRequest, library: str | None, per_page: int
+) -> SearchRequest:
+    """A library's holdings as a list: in title order unless words were typed or an order
+    chosen. `library` None lists the whole catalog."""
+    filters = dict(search.filters)
+    if library is not None:
+        filters["library"] = [library]
+    return SearchRequest(
+        text=search.text,
+        filters=filters,
+        sort=search.sort if search.text or "sort" in params else "title",
+        locale=search.locale,
+        page=search.page,
+        per_page=per_page,
+    )
+
+
+def pager(params: QueryParams, base: str, total: int, per_page: int) -> dict:
+    """`page_url` and `pages` for templates/_pager.html: this URL with another page."""
+    kept = [(k, v) for k, v in params.multi_items() if k != "page"]
+    return {
+        "page_url": lambda page: base + urlencode([*kept, ("page", str(page))]),
+        "pages": max(1, -(-total // per_page)),
+    }

@@ -12,7 +12,6 @@ import secrets
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
-from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -20,7 +19,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from index import SearchRequest
 from portal.catalog import accounts, audit, staff
 from portal.catalog.accounts import SignInRefused, User
 from portal.catalog.csvformat import CatalogFileError, write_catalog_csv
@@ -28,7 +26,7 @@ from portal.catalog.holdings import HoldingsError, holding_version
 from portal.web.api import valid_id
 from portal.web.i18n import LANGUAGES
 from portal.web.presenters import Presenter
-from portal.web.search import BadRequest, search_request
+from portal.web.search import BadRequest, holdings_request, pager, search_request
 from portal.web.sessions import checked_form, csrf_token, current_user, sign_in, sign_out
 from portal.web.templating import path_language, render
 
@@ -135,20 +133,10 @@ def library_holdings(request: Request) -> Response:
     except BadRequest as problem:
         raise HTTPException(400, str(problem)) from None
     everywhere = request.query_params.get("scope") == "all"
-    filters = dict(search.filters)
-    if not everywhere:
-        filters["library"] = [code]
-    sort = search.sort if search.text or "sort" in request.query_params else "title"
-    result = catalog.index.search(
-        SearchRequest(
-            text=search.text,
-            filters=filters,
-            sort=sort,
-            locale=lang,
-            page=search.page,
-            per_page=HOLDINGS_PER_PAGE,
-        )
+    listing = holdings_request(
+        request.query_params, search, None if everywhere else code, HOLDINGS_PER_PAGE
     )
+    result = catalog.index.search(listing)
     ids = [hit.id for hit in result.hits]
     records = catalog.records(ids)
     held = catalog.holdings(ids)
@@ -165,8 +153,6 @@ def library_holdings(request: Request) -> Response:
                 }
             )
     presenter = Presenter(catalog, lang)
-    params = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
-    base = f"/{lang}/staff/libraries/{code}?"
     return _page(
         request,
         "staff/library.html",
@@ -177,10 +163,14 @@ def library_holdings(request: Request) -> Response:
             "rows": rows,
             "result": result,
             "search": search,
-            "sort": sort,
+            "sort": listing.sort,
             "everywhere": everywhere,
-            "page_url": lambda page: base + urlencode([*params, ("page", str(page))]),
-            "pages": max(1, -(-result.total // HOLDINGS_PER_PAGE)),
+            **pager(
+                request.query_params,
+                f"/{lang}/staff/libraries/{code}?",
+                result.total,
+                HOLDINGS_PER_PAGE,
+            ),
         },
     )
 
