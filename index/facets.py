@@ -18,6 +18,7 @@ import numpy as np
 from index.arrays import read_postings
 
 if TYPE_CHECKING:
+    from index.arrays import ArrayCache
     from index.evaluate import Evaluator
 
 # Facet name -> index field holding its values.
@@ -59,11 +60,16 @@ def facet_tables(reader) -> list[FacetTable]:
     return tables
 
 
+def segment_tables(cache: ArrayCache, reader) -> list[FacetTable]:
+    """A segment's facet tables, read once while it is live."""
+    return cache.derived(reader, "facets", "all", facet_tables)
+
+
 def count(evaluator: Evaluator, matched: np.ndarray) -> dict[str, Counter]:
     """How many matched documents have each value of each facet."""
     counts = {name: Counter() for name in FACETS}
     for _, reader, offset in evaluator.leaves:
-        tables = evaluator.cache.derived(reader, "facets", "all", facet_tables)
+        tables = segment_tables(evaluator.cache, reader)
         in_segment = matched[offset : offset + reader.doc_count_all()]
         if not in_segment.any():
             continue

@@ -140,7 +140,7 @@ def _title_ranks(column: str):
     return build
 
 
-def _numeric_column(column: str):
+def _column_values(column: str):
     return lambda reader: read_numeric_column(reader, column)
 
 
@@ -162,7 +162,7 @@ def _sorted_docnums(
         candidates.sort()
         return np.array([d for _, d in candidates[:limit]], dtype=np.int64)
     keys = ev.per_document(
-        [ev.cache.derived(r, "column", column, _numeric_column(column)) for _, r, _ in ev.leaves]
+        [ev.cache.derived(r, "column", column, _column_values(column)) for _, r, _ in ev.leaves]
     )[docnums].astype(np.float64)
     order = np.lexsort((docnums, -keys if descending else keys))
     return docnums[order][:limit]
@@ -328,9 +328,9 @@ def warm(searcher: Searcher, arrays: ArrayCache) -> None:
     you mean", title orders) before the first reader asks: at 500,000 records that takes
     seconds."""
     ev = Evaluator(searcher, arrays)
-    facets.count(ev, ev.live())
     scored_fields = [name for name, field in searcher.schema.items() if field.scorable]
     for _, reader, _ in ev.leaves:
+        facets.segment_tables(arrays, reader)
         for fieldname in scored_fields:
             arrays.lengths(reader, fieldname)
     lexicon = Lexicon(ev)
