@@ -23,7 +23,7 @@ from portal.catalog.accounts import (
 )
 from portal.catalog.catalog import Catalog, DataPaths
 from portal.catalog.csvformat import CatalogFileError
-from portal.config import Settings
+from portal.config import ConfigError, Settings
 from portal.demo import load_demo
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -327,7 +327,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in BATCH_COMMANDS and hasattr(os, "nice"):
         os.nice(BATCH_NICENESS)
     try:
-        return handler(args, Settings.from_env())
+        settings = Settings.from_env()
+    except ConfigError as problem:
+        err.print(f"portal {args.command}: {problem}", markup=False)
+        return 2
+    try:
+        return handler(args, settings)
     except (OSError, OperationalError) as problem:
         # Disk full, a read-only data folder, a locked database: say so, without a traceback.
         # Every write is one transaction (and a new index generation), so nothing is half done.

@@ -12,6 +12,19 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SECRET_FILE = "secret.key"
 
 
+class ConfigError(ValueError):
+    """A setting from the environment that cannot be used; the message names it."""
+
+
+def _env_int(name: str, default: int, low: int, high: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high} (got {raw!r})")
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -28,8 +41,8 @@ class Settings:
             data_dir=Path(os.environ.get("PORTAL_DATA_DIR", "var")).resolve(),
             database_url=os.environ.get("PORTAL_DATABASE_URL") or None,
             secure_cookies=os.environ.get("PORTAL_SECURE_COOKIES") == "1",
-            max_upload_bytes=int(os.environ.get("PORTAL_MAX_UPLOAD_MB", "20")) * 1024 * 1024,
-            request_threads=int(os.environ.get("PORTAL_REQUEST_THREADS", "4")),
+            max_upload_bytes=_env_int("PORTAL_MAX_UPLOAD_MB", 20, 1, 1024) * 1024 * 1024,
+            request_threads=_env_int("PORTAL_REQUEST_THREADS", 4, 1, 64),
         )
 
     def secret_key(self) -> str:

@@ -52,3 +52,19 @@ def test_import_dry_run_then_real_then_export(tmp_path):
     assert lines[0] == HEADER.strip() and "Dəli Kür" in lines[1] and lines[1].endswith(",SHU,4")
     assert portal(data, "reindex").returncode == 0
     assert (data / "index").is_symlink() and (data / "catalog.sqlite3").exists()
+
+
+def test_a_bad_setting_is_named_without_a_traceback(tmp_path):
+    for name, value in [("PORTAL_REQUEST_THREADS", "zero"), ("PORTAL_MAX_UPLOAD_MB", "0")]:
+        env = {**os.environ, "PORTAL_DATA_DIR": str(tmp_path / "data"), name: value}
+        result = subprocess.run(
+            [sys.executable, "-m", "portal", "check"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 2
+        assert name in result.stderr and repr(value) in result.stderr
+        assert "Traceback" not in result.stderr
+        assert not (tmp_path / "data").exists()  # nothing was created
