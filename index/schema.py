@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 
 from whoosh import columns
 from whoosh.analysis import SpaceSeparatedTokenizer
@@ -19,10 +20,10 @@ INDEX_FORMAT = 5
 TURKIC_LANGUAGES = {"az", "kk", "tr", "ky", "uz", "tk", "tt", "ba"}
 
 
-def build_schema() -> Schema:
-    # Sort keys live only in per-document columns: indexing them as terms would add five
-    # unique terms per record to the term dictionary for nothing.
-    sort_fields = {f"sort_title_{loc}": COLUMN(columns.VarBytesColumn()) for loc in SORT_LOCALES}
+def build_schema(sort_locales: Sequence[str] = SORT_LOCALES) -> Schema:
+    # Sort keys live only in per-document columns: indexing them as terms would add one
+    # unique term per record and locale to the term dictionary for nothing.
+    sort_fields = {f"sort_title_{loc}": COLUMN(columns.VarBytesColumn()) for loc in sort_locales}
     return Schema(
         id=ID(stored=True, unique=True),
         fingerprint=STORED(),
@@ -91,7 +92,7 @@ def fingerprint(record: dict) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 
 
-def to_document(record: dict) -> dict:
+def to_document(record: dict, sort_locales: Sequence[str] = SORT_LOCALES) -> dict:
     """A catalog record dict -> the fields Whoosh stores and indexes.
 
     Expected keys: id, title, language, script, authors, translators, work, publisher, year,
@@ -130,6 +131,6 @@ def to_document(record: dict) -> dict:
     # Always a value: a segment where no record has one would have no column to sort by.
     doc["added"] = int(record.get("added") or 0)
     doc["title_stem"] = " ".join(title_stems(title, language, script))
-    for loc in SORT_LOCALES:
+    for loc in sort_locales:
         doc[f"sort_title_{loc}"] = sort_key(title, loc)
     return doc

@@ -13,7 +13,6 @@ from whoosh.searching import Searcher
 
 from index import facets
 from index.arrays import ArrayCache, read_bytes_column, read_numeric_column
-from index.collation import SORT_LOCALES
 from index.evaluate import Evaluator, top
 from index.facets import FACET_FIELDS
 from index.highlight import Segment, highlight
@@ -115,8 +114,7 @@ class _Found:
 def _sort_spec(request: SearchRequest) -> tuple[str, bool] | None:
     """(column, descending) of the requested order; None for relevance."""
     if request.sort == "title":
-        locale = request.locale if request.locale in SORT_LOCALES else "en"
-        return f"sort_title_{locale}", False
+        return f"sort_title_{request.locale}", False
     if request.sort == "year":
         return "year", True
     if request.sort == "newest":
@@ -169,13 +167,17 @@ def _sorted_docnums(
 
 
 def _other_editions(
-    ev: Evaluator, found: list[_Found], direct: np.ndarray, within: np.ndarray
+    ev: Evaluator, sources: list[_Found], direct: np.ndarray, within: np.ndarray
 ) -> list[_Found]:
     """Other editions of the top hits' works, each scored just below the hit that brought it
     in: a title in one language also finds its translations. Editions that match the query
-    themselves are left where the query put them."""
+    themselves are left where the query put them.
+
+    The sources are the query's top hits before any filter, so a filter only narrows what
+    the query found: a facet's count is exactly what choosing it shows (`Абай жолы` filtered
+    to Turkish shows «Abay Yolu», brought in by the Kazakh original)."""
     best: dict[str, float] = {}
-    for hit in found[:EDITION_SOURCES]:
+    for hit in sources[:EDITION_SOURCES]:
         work = hit.fields.get("work")
         if work and work not in best:
             best[work] = hit.score
@@ -220,6 +222,8 @@ def _run(ev: Evaluator, request: SearchRequest, parsed: ParsedQuery, require_all
     window = page * per_page + TIE_WINDOW
     limit = max(window, EDITION_SOURCES)
     spec = _sort_spec(request)
+    if spec is not None and spec[0] not in ev.searcher.schema:
+        spec = ("sort_title_en", False)  # a locale the index keeps no title order for
     if parsed.empty:
         scored = ev.evaluate(wq.Every())
         spec = spec or ("added", True)
@@ -232,8 +236,10 @@ def _run(ev: Evaluator, request: SearchRequest, parsed: ParsedQuery, require_all
         docnums = _sorted_docnums(ev, matched, *spec, limit)
     found = [_Found(ev, int(d), float(scored.scores[d])) for d in docnums]
     total = int(np.count_nonzero(matched))
-    if request.sort == "relevance" and not parsed.empty and found:
-        editions = _other_editions(ev, found, scored.matched, within)
+    if request.sort == "relevance" and not parsed.empty and np.any(scored.matched):
+        unfiltered = top(scored.scores, scored.matched & ev.live(), EDITION_SOURCES)
+        sources = [_Found(ev, int(d), float(scored.scores[d])) for d in unfiltered]
+        editions = _other_editions(ev, sources, scored.matched, within)
         if editions:
             found += editions
             total += len(editions)
@@ -336,8 +342,8 @@ def warm(searcher: Searcher, arrays: ArrayCache) -> None:
     lexicon = Lexicon(ev)
     for fieldname in {*SPELLING_FIELDS, *TYPO_FIELDS}:
         lexicon.load(fieldname)
-    for locale in SORT_LOCALES:  # library pages list holdings by title
-        column = f"sort_title_{locale}"
+    sort_columns = [name for name in searcher.schema.names() if name.startswith("sort_title_")]
+    for column in sort_columns:  # library pages list holdings by title
         for _, reader, _ in ev.leaves:
             arrays.derived(reader, "ranked", column, _title_ranks(column))
 

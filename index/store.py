@@ -30,6 +30,7 @@ from whoosh.searching import Searcher
 
 from index import searcher as search_api
 from index.arrays import ArrayCache
+from index.collation import SORT_LOCALES
 from index.schema import INDEX_FORMAT, build_schema, to_document
 from index.vocabulary import Vocabulary
 
@@ -55,9 +56,11 @@ class SearchIndex:
         path: Path | str,
         write_timeout: float = WRITE_TIMEOUT_SECONDS,
         vocabularies: Sequence[Vocabulary] = (),
+        sort_locales: Sequence[str] = SORT_LOCALES,
     ):
         self.path = Path(path)
         self.vocabularies = list(vocabularies)
+        self.sort_locales = tuple(sort_locales)
         self._arrays = ArrayCache()
         self._opened = 0
         self._results: OrderedDict[tuple[int, str], search_api.SearchResult] = OrderedDict()
@@ -77,8 +80,7 @@ class SearchIndex:
         """True if the current generation is of this version's format, opens and can be
         searched."""
         try:
-            marker = (self.path / FORMAT_FILE).read_text().strip()
-            if marker != str(INDEX_FORMAT):
+            if (self.path / FORMAT_FILE).read_text().strip() != self._format_marker():
                 return False
             with self.searching() as searcher:
                 searcher.doc_count()
@@ -94,9 +96,14 @@ class SearchIndex:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         generation = self.path.parent / f"{self.path.name}.{time.time_ns()}"
         generation.mkdir()
-        whoosh_index.create_in(str(generation), build_schema())
-        (generation / FORMAT_FILE).write_text(f"{INDEX_FORMAT}\n")
+        whoosh_index.create_in(str(generation), build_schema(self.sort_locales))
+        (generation / FORMAT_FILE).write_text(f"{self._format_marker()}\n")
         return generation
+
+    def _format_marker(self) -> str:
+        """What an index generation must have been written as to be searched: this
+        version's format, with a title order for each of these locales."""
+        return f"{INDEX_FORMAT} {','.join(self.sort_locales)}"
 
     def _swap_to(self, generation: Path) -> None:
         if self.path.exists() and not self.path.is_symlink():
@@ -132,7 +139,7 @@ class SearchIndex:
 
     def update(self, records: Iterable[dict], delete_ids: Iterable[str] = ()) -> int:
         """Add or replace the given records and delete the given ids, in one commit."""
-        documents = [to_document(record) for record in records]
+        documents = [to_document(record, self.sort_locales) for record in records]
         with self._write_lock():
             # Opened under the lock: an index opened before another writer's commit names
             # segment files that commit may already have removed.
@@ -179,7 +186,7 @@ class SearchIndex:
         count = 0
         try:
             for record in records:
-                writer.add_document(**to_document(record))
+                writer.add_document(**to_document(record, self.sort_locales))
                 count += 1
                 if progress and count % 500 == 0:
                     progress(count)
@@ -231,7 +238,7 @@ class SearchIndex:
                     self._searcher = None
                 folder = self.path.parent / target
                 marker = folder / FORMAT_FILE
-                if not marker.exists() or marker.read_text().strip() != str(INDEX_FORMAT):
+                if not marker.exists() or marker.read_text().strip() != self._format_marker():
                     raise IndexUnavailable(f"the index at {folder} is of an older format")
                 self._ix = whoosh_index.open_dir(str(folder))
                 self._searcher = self._ix.searcher()

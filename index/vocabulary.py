@@ -57,12 +57,14 @@ class Vocabulary:
         return found
 
 
-def language_labels(codes: Sequence[str]) -> dict[str, list[str]]:
-    """Each language's name in each portal language (Babel/CLDR)."""
+def language_labels(
+    codes: Sequence[str], ui_languages: Sequence[str] = UI_LANGUAGES
+) -> dict[str, list[str]]:
+    """Each language's name in each of the readers' languages (Babel/CLDR)."""
     labels: dict[str, list[str]] = {}
     for code in codes:
         names = []
-        for ui in UI_LANGUAGES:
+        for ui in ui_languages:
             try:
                 name = Locale(ui).languages.get(code)
             except (ValueError, UnknownLocaleError):

@@ -25,6 +25,7 @@ from portal.catalog.catalog import Catalog, DataPaths
 from portal.catalog.csvformat import CatalogFileError
 from portal.config import ConfigError, Settings
 from portal.demo import load_demo
+from portal.errors import PortalError
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -148,8 +149,8 @@ def cmd_i18n(args: argparse.Namespace, _settings: Settings) -> int:
         for path in i18n_tools.update():
             print(f"updated {path}")
     elif args.action == "compile":
-        for path in i18n_tools.compile_all():
-            print(f"compiled {path}")
+        for lang in i18n_tools.compile_all():
+            print(f"compiled {i18n_tools.po_path(lang)}")
     elif args.action == "stats":
         print(f"{'lang':<6}{'translated':>11}{'fuzzy':>7}{'missing':>9}{'words':>8}{'done':>8}")
         for lang in LANGUAGES:
@@ -198,11 +199,29 @@ def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
         elif args.action == "passwd":
             set_password(engine, args.name, read_password())
             print(f"password changed for {args.name}")
-    except AccountError as problem:
+    except PortalError as problem:
         err.print(str(problem), markup=False)
         return 1
     finally:
         catalog.close()
+    return 0
+
+
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from portal.catalog.db import current_revision, migrate, open_engine, revisions, sqlite_url
+
+    url = settings.database_url or sqlite_url(DataPaths(settings.data_dir).database)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = open_engine(url)
+    try:
+        if args.action == "upgrade":
+            applied = migrate(engine)
+            print(f"applied {', '.join(applied)}" if applied else "the schema is up to date")
+        with engine.connect() as conn:
+            current = current_revision(conn)
+        print(f"schema revision {current or 'none'} (newest {revisions()[-1]})")
+    finally:
+        engine.dispose()
     return 0
 
 
@@ -310,6 +329,10 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--library", metavar="CODE", help="a librarian's library")
     user.set_defaults(func=cmd_user)
 
+    db = sub.add_parser("db", help="the catalog database's schema (also upgraded by serve)")
+    db.add_argument("action", choices=["upgrade", "status"])
+    db.set_defaults(func=cmd_db)
+
     i18n = sub.add_parser("i18n", help="translators' workflow over locales/")
     i18n.add_argument("action", choices=["extract", "update", "compile", "check", "stats"])
     i18n.set_defaults(func=cmd_i18n)
@@ -317,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Bulk work run beside a serving portal; at a lower CPU priority, readers are served first.
-BATCH_COMMANDS = {"import", "reindex", "export", "check", "backup", "restore"}
+BATCH_COMMANDS = {"import", "reindex", "export", "check", "backup", "restore", "db"}
 BATCH_NICENESS = 10
 
 
@@ -333,6 +356,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return handler(args, settings)
+    except PortalError as problem:
+        err.print(f"portal {args.command}: {problem}", markup=False)
+        return 1
     except (OSError, OperationalError) as problem:
         # Disk full, a read-only data folder, a locked database: say so, without a traceback.
         # Every write is one transaction (and a new index generation), so nothing is half done.

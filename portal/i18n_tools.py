@@ -11,22 +11,24 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
 
+from portal import languages
 from portal.config import REPO_ROOT
-from portal.web.i18n import LANGUAGES, LOCALES_DIR, compile_catalogs
+from portal.web.i18n import LANGUAGES, LOCALES_DIR, compile_catalog
 
 POT_PATH = LOCALES_DIR / "messages.pot"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
-# GNU gettext's plural rules; Babel writes nplurals=1 for Turkish, which is wrong for a
-# library site ("1 kitap", "2 kitap" are the same word, but keeping two forms lets "1 copy"
-# read naturally and matches Weblate and translate-toolkit).
-PLURAL_FORMS = {
-    "az": "nplurals=2; plural=(n != 1);",
-    "kk": "nplurals=2; plural=(n != 1);",
-    "tr": "nplurals=2; plural=(n != 1);",
-    "en": "nplurals=2; plural=(n != 1);",
-    "ru": "nplurals=3; plural=(n%10==1 && n%100!=11 ? 0 : n%10>=2 && n%10<=4 && "
-    "(n%100<10 || n%100>=20) ? 1 : 2);",
+# gettext's own names in code and templates, and portal/errors.py's markers: msg(text, ...)
+# and pmsg(context, text, ...) build messages translated where they are shown.
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "pgettext": ((1, "c"), 2),
+    "npgettext": ((1, "c"), 2, 3),
+    "msg": (1,),
+    "pmsg": ((1, "c"), 2),
 }
+# GNU gettext's plural rules, from the language registry (portal/languages.py).
+PLURAL_FORMS = {language.code: language.plural_forms for language in languages.LANGUAGES}
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{\w*\}|</?[a-zA-Z][^>]*>")
 
 
@@ -34,9 +36,17 @@ def po_path(lang: str) -> Path:
     return LOCALES_DIR / lang / "LC_MESSAGES" / "messages.po"
 
 
+def _source_tree(root: Path) -> Path:
+    if not (root / "babel.cfg").exists():
+        raise FileNotFoundError(
+            f"{root}: no babel.cfg; extracting texts needs the portal's source tree"
+        )
+    return root
+
+
 def extract(root: Path = REPO_ROOT) -> MessageCatalog:
     """Every translatable string in the code and templates, as a POT catalog."""
-    with (root / "babel.cfg").open() as cfg:
+    with (_source_tree(root) / "babel.cfg").open() as cfg:
         method_map, options_map = parse_mapping_cfg(cfg)
     pot = MessageCatalog(project="karabakh-books-portal", version="1", charset="utf-8")
     for filename, lineno, message, comments, context in extract_from_dir(
@@ -172,19 +182,38 @@ def check(lang: str) -> list[str]:
     return problems
 
 
-def compile_all() -> list[Path]:
-    for path in LOCALES_DIR.glob("*/LC_MESSAGES/messages.mo"):
-        path.unlink()
-    return compile_catalogs()
+def compile_all() -> list[str]:
+    """Compile every language's catalog with Babel (in memory, as the portal does when it
+    starts); returns the languages compiled. A catalog Babel cannot read raises."""
+    for lang in LANGUAGES:
+        compile_catalog(lang)
+    return list(LANGUAGES)
 
 
 class PseudoTranslations:
-    """A pseudo-locale: every string passed through gettext comes back marked ⟦like this⟧
-    with accented letters, so any text on a page without the marks was never translated."""
+    """A pseudo-locale: every string passed through gettext that translators can see (it is
+    in the template catalog, locales/messages.pot) comes back marked ⟦like this⟧ with
+    accented letters. Text on a page without the marks never reaches translators: written
+    in a template or built in Python without gettext, or passed to gettext but never
+    extracted (a message built from a variable)."""
 
     ACCENTS = str.maketrans("aeiouAEIOUcnsyCNSY", "àéîõüÀÉÎÕÜçñšýÇÑŠÝ")
 
-    def _mark(self, text: str) -> str:
+    def __init__(self, known: set[tuple[str | None, str]] | None = None):
+        self.known = known
+
+    @classmethod
+    def from_pot(cls, path: Path = POT_PATH) -> PseudoTranslations:
+        catalog = read_catalog(path)
+        known = set()
+        for message in catalog:
+            for text in message.id if isinstance(message.id, tuple | list) else (message.id,):
+                known.add((message.context, text))
+        return cls(known)
+
+    def _mark(self, text: str, context: str | None = None) -> str:
+        if self.known is not None and (context, text) not in self.known:
+            return text
         parts = re.split(r"(%\(\w+\)[sd]|<[^>]+>)", text)
         return (
             "⟦"
@@ -197,3 +226,9 @@ class PseudoTranslations:
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         return self._mark(singular if n == 1 else plural)
+
+    def pgettext(self, context: str, message: str) -> str:
+        return self._mark(message, context)
+
+    def npgettext(self, context: str, singular: str, plural: str, n: int) -> str:
+        return self._mark(singular if n == 1 else plural, context)

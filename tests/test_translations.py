@@ -12,6 +12,7 @@ from babel.messages.catalog import Catalog as MessageCatalog
 from babel.support import Translations
 
 from portal import i18n_tools
+from portal.errors import msg
 from portal.web.i18n import LANGUAGES, SafeTranslations, format_day, format_number, translations
 
 
@@ -100,16 +101,23 @@ def test_broken_translation_falls_back_to_the_source():
     safe = SafeTranslations(Translations(fp=buffer))
     assert safe.gettext("Page %(page)s of %(pages)s") == "Page %(page)s of %(pages)s"
     assert safe.ngettext("%(n)s copy", "%(n)s copies", 5) == "%(n)s copies"
-    assert safe.format("Page %(page)s of %(pages)s", page=1, pages=2) == "Page 1 of 2"
+    assert safe.translate(msg("Page %(page)s of %(pages)s", page=1, pages=2)) == "Page 1 of 2"
 
 
 PSEUDO_PAGES = [
     "/en/",
     "/en/search?q=zzqqxx",
+    "/en/search?q=Abai",
     "/en/libraries",
+    "/en/libraries/SHU",
     "/en/campaign",
     "/en/translations",
     "/en/no-such-page",
+    # messages built in Python (domain errors) must reach the page through gettext too
+    "/en/search?sort=bogus",
+    "/en/search?year=20x5",
+    "/en/search?page=0",
+    "/en/staff/sign-in",
 ]
 
 
@@ -122,17 +130,60 @@ def test_pseudo_locale_shows_every_string_passed_through_gettext(demo_catalog, u
     from portal.web.app import create_app
     from portal.web.templating import make_environment
 
-    pseudo = i18n_tools.PseudoTranslations()
+    pseudo = i18n_tools.PseudoTranslations.from_pot()
     app = create_app(
         catalog=demo_catalog, environment_for=lambda lang: make_environment(lang, pseudo)
     )
     with TestClient(app) as client:
         html = client.get(url).text
+    assert_every_text_translated(html)
+
+
+def test_pseudo_locale_covers_a_refused_sign_in(demo_catalog):
+    from starlette.testclient import TestClient
+
+    from portal.web.app import create_app
+    from portal.web.templating import make_environment
+
+    pseudo = i18n_tools.PseudoTranslations.from_pot()
+    app = create_app(
+        catalog=demo_catalog, environment_for=lambda lang: make_environment(lang, pseudo)
+    )
+    with TestClient(app) as client:
+        form = client.get("/en/staff/sign-in").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        html = client.post(
+            "/en/staff/sign-in", data={"name": "nobody", "password": "x" * 12, "csrf_token": token}
+        ).text
+    assert "⟦" in html.split('class="error"', 1)[1].split("</p>", 1)[0]
+    assert_every_text_translated(html)
+
+
+def _reference_names() -> set[str]:
+    """Names that are data, not interface: libraries, districts, donors (from the reference
+    lists), languages (from CLDR)."""
+    from babel import Locale
+
+    from portal.catalog.reference import _rows
+
+    names = {
+        row["en"] for table in ("libraries", "districts", "donors") for row in _rows(f"{table}.csv")
+    }
+    return names | set(Locale("en").languages.values())
+
+
+def assert_every_text_translated(html: str) -> None:
     body = html.split("<body>", 1)[1]
     body = re.sub(r"<(svg|table|ol|dd)[^>]*>.*?</\1>", "", body, flags=re.S)
+    # lists of data: libraries, facet values with their counts, strings on /translations
     body = re.sub(r'<ul class="libraries">.*?</ul>', "", body, flags=re.S)
-    body = re.sub(r"<q [^>]*>.*?</q>", "", body, flags=re.S)  # source strings on /translations
+    body = re.sub(
+        r'(<section class="facet[^"]*">\s*<h\d>[^<]*</h\d>).*?</section>', r"\1", body, flags=re.S
+    )
+    body = re.sub(r"<q [^>]*>.*?</q>", "", body, flags=re.S)
+    body = re.sub(r'<span class="hint">[^<]*</span>', "", body)
     texts = [t.strip() for t in re.sub(r"<[^>]+>", "\n", body).split("\n") if t.strip()]
     data = {"zzqqxx", "·", "azərbaycan", "қазақ тілі", "Türkçe", "русский", "English"}
+    data |= _reference_names()
     untranslated = [t for t in texts if "⟦" not in t and t not in data]
     assert untranslated == [], untranslated

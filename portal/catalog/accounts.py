@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -11,25 +10,28 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, insert, select, update
 
+from portal import limits
 from portal.catalog import models
 from portal.catalog.audit import record_action
-from portal.catalog.db import writing
+from portal.catalog.db import STAFF_WAIT_SECONDS, writing
+from portal.errors import Conflict, InvalidInput, NotFound, PortalError, msg
 
 ROLES = models.ROLES
-NAME = re.compile(r"[A-Za-z0-9._-]{2,80}")
-MIN_PASSWORD = 10
-MAX_PASSWORD = 1024
+NAME = limits.USER_NAME
+MIN_PASSWORD = limits.MIN_PASSWORD
+MAX_PASSWORD = limits.MAX_PASSWORD
 SLOW_AFTER = 3  # failed sign-ins before each further attempt is slowed down
 LOCK_AFTER = 6  # failed sign-ins before the account is locked
 LOCK_FOR = timedelta(minutes=15)
 SLOWDOWN_SECONDS = 1.0
 
+WRONG = msg("Wrong name or password.")
 _hasher = PasswordHasher()
 # A hash to verify against when the name is unknown, so timing does not reveal names.
 _DUMMY_HASH = _hasher.hash("not a real password, only a timing equaliser")
 
 
-class AccountError(ValueError):
+class AccountError(InvalidInput):
     """A request about accounts that cannot be done; the message says why."""
 
 
@@ -41,20 +43,6 @@ class User:
     library: str | None
     disabled: bool
 
-    def can_edit_holdings(self, library: str) -> bool:
-        """Librarians edit their own library only; coordinators every library."""
-        if self.role == "coordinator":
-            return True
-        return self.role == "librarian" and self.library == library
-
-    @property
-    def is_coordinator(self) -> bool:
-        return self.role == "coordinator"
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
 
 def _user(row) -> User:
     return User(row.id, row.name, row.role, row.library, bool(row.disabled))
@@ -62,31 +50,37 @@ def _user(row) -> User:
 
 def _check_password(password: str) -> None:
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise AccountError(f"a password needs {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+        raise AccountError(
+            msg(
+                "A password needs %(low)s to %(high)s characters.",
+                low=MIN_PASSWORD,
+                high=MAX_PASSWORD,
+            )
+        )
 
 
 def add_user(
     engine: Engine, name: str, password: str, role: str, library: str | None, actor: str = "cli"
 ) -> User:
     if not NAME.fullmatch(name):
-        raise AccountError("a user name is 2-80 letters, digits, '.', '_' or '-'")
+        raise AccountError(msg("A user name is 2-80 letters, digits, '.', '_' or '-'."))
     if role not in ROLES:
-        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+        raise AccountError(msg("The role must be one of %(roles)s.", roles=", ".join(ROLES)))
     if role == "librarian" and not library:
-        raise AccountError("a librarian needs --library CODE")
+        raise AccountError(msg("A librarian needs a library (--library CODE)."))
     if role != "librarian":
         library = None
     _check_password(password)
-    with writing(engine) as conn:
+    with writing(engine, STAFF_WAIT_SECONDS) as conn:
         if conn.execute(select(models.users.c.id).where(models.users.c.name == name)).first():
-            raise AccountError(f"user {name!r} already exists")
+            raise Conflict(msg("A user named %(name)s already exists.", name=name))
         if (
             library
             and not conn.execute(
                 select(models.libraries.c.code).where(models.libraries.c.code == library)
             ).first()
         ):
-            raise AccountError(f"unknown library code {library!r}")
+            raise AccountError(msg("There is no library %(value)s.", value=library))
         user_id = conn.execute(
             insert(models.users).values(
                 name=name,
@@ -122,12 +116,12 @@ def get_user(engine: Engine, user_id: int) -> User | None:
 
 
 def disable_user(engine: Engine, name: str, actor: str = "cli") -> None:
-    with writing(engine) as conn:
+    with writing(engine, STAFF_WAIT_SECONDS) as conn:
         changed = conn.execute(
             update(models.users).where(models.users.c.name == name).values(disabled=1)
         ).rowcount
         if not changed:
-            raise AccountError(f"no user {name!r}")
+            raise NotFound(msg("There is no user %(name)s.", name=name))
         record_action(
             conn,
             actor,
@@ -141,19 +135,21 @@ def disable_user(engine: Engine, name: str, actor: str = "cli") -> None:
 
 def set_password(engine: Engine, name: str, password: str, actor: str = "cli") -> None:
     _check_password(password)
-    with writing(engine) as conn:
+    with writing(engine, STAFF_WAIT_SECONDS) as conn:
         changed = conn.execute(
             update(models.users)
             .where(models.users.c.name == name)
             .values(password_hash=_hasher.hash(password), failed_sign_ins=0, locked_until=None)
         ).rowcount
         if not changed:
-            raise AccountError(f"no user {name!r}")
+            raise NotFound(msg("There is no user %(name)s.", name=name))
         record_action(conn, actor, "user.password", f"user {name}", None)
 
 
-class SignInRefused(Exception):
+class SignInRefused(PortalError):
     """Wrong name or password, disabled, or locked: the message is safe to show."""
+
+    status = 401
 
 
 def authenticate(engine: Engine, name: str, password: str, now: datetime | None = None) -> User:
@@ -167,10 +163,10 @@ def authenticate(engine: Engine, name: str, password: str, now: datetime | None 
         row = conn.execute(select(models.users).where(models.users.c.name == name[:80])).first()
     if row is None:
         _verify_quietly(_DUMMY_HASH, password)
-        raise SignInRefused("wrong name or password")
+        raise SignInRefused(WRONG)
     locked_until = row.locked_until.replace(tzinfo=UTC) if row.locked_until else None
     if locked_until and locked_until > now:
-        raise SignInRefused("too many failed attempts; try again later")
+        raise SignInRefused(msg("Too many failed attempts; try again later."))
     if row.failed_sign_ins >= SLOW_AFTER:
         time.sleep(SLOWDOWN_SECONDS * (row.failed_sign_ins - SLOW_AFTER + 1))
     if not _verify_quietly(row.password_hash, password) or row.disabled:
@@ -178,13 +174,13 @@ def authenticate(engine: Engine, name: str, password: str, now: datetime | None 
         values = {"failed_sign_ins": failures}
         if failures >= LOCK_AFTER:
             values = {"failed_sign_ins": 0, "locked_until": now + LOCK_FOR}
-        with writing(engine) as conn:
+        with writing(engine, STAFF_WAIT_SECONDS) as conn:
             conn.execute(update(models.users).where(models.users.c.id == row.id).values(**values))
             if failures >= LOCK_AFTER:
                 record_action(conn, name, "user.locked", f"user {name}", row.library)
-        raise SignInRefused("wrong name or password")
+        raise SignInRefused(WRONG)
     if row.failed_sign_ins or row.locked_until:
-        with writing(engine) as conn:
+        with writing(engine, STAFF_WAIT_SECONDS) as conn:
             conn.execute(
                 update(models.users)
                 .where(models.users.c.id == row.id)

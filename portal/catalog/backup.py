@@ -51,7 +51,10 @@ def _check_backup(source: Path) -> None:
             connection.close()
     except sqlite3.DatabaseError as error:
         raise BackupError(f"{source}: not an SQLite database ({error})") from None
-    if not {"schema_migrations", "records", "holding_events", "holdings"} <= tables:
+    # alembic_version: made by this release; schema_migrations: by release 0.1 (migrated on
+    # restore).
+    migrations = {"alembic_version", "schema_migrations"}
+    if not {"records", "holding_events", "holdings"} <= tables or not migrations & tables:
         raise BackupError(f"{source}: not a catalog backup (tables missing)")
 
 

@@ -21,19 +21,20 @@ from sqlalchemy import Engine, func, select
 
 from index import SearchIndex
 from index.vocabulary import Vocabulary, language_labels
+from portal import languages
 from portal.catalog import models
 from portal.catalog.audit import record_action
 from portal.catalog.csvformat import (
     CatalogFileError,
     ParsedFile,
     Problem,
-    isbn10,
     parse_catalog_csv,
     write_catalog_csv,
 )
 from portal.catalog.db import migrate, open_engine, sqlite_url, writing
 from portal.catalog.imports import ImportReport, apply_import
 from portal.catalog.marc import parse_marc
+from portal.catalog.records import Record, isbn10
 from portal.catalog.reference import LANGUAGES, subjects
 
 EPOCH = date(1970, 1, 1)
@@ -66,7 +67,7 @@ def search_vocabularies() -> tuple[Vocabulary, ...]:
     headings = {key: list(names.values()) for key, names in subjects().items()}
     return (
         Vocabulary("subjects", headings),
-        Vocabulary("language", language_labels(NAMED_LANGUAGES)),
+        Vocabulary("language", language_labels(NAMED_LANGUAGES, languages.CODES)),
     )
 
 
@@ -121,7 +122,12 @@ class Catalog:
         paths.root.mkdir(parents=True, exist_ok=True)
         engine = open_engine(database_url or sqlite_url(paths.database))
         migrate(engine)
-        return cls(engine, SearchIndex(paths.index, vocabularies=search_vocabularies()))
+        index = SearchIndex(
+            paths.index,
+            vocabularies=search_vocabularies(),
+            sort_locales=languages.collations(),
+        )
+        return cls(engine, index)
 
     def close(self) -> None:
         self.index.close()
@@ -147,17 +153,25 @@ class Catalog:
         with self._reference_lock:
             self._reference.clear()
 
+    def _named(self, table, kind: str) -> list[dict]:
+        """Reference rows, each with its `names` by language."""
+        names: dict[str, dict[str, str]] = defaultdict(dict)
+        for row in self._reference_rows(models.names):
+            if row["kind"] == kind:
+                names[row["code"]][row["lang"]] = row["name"]
+        return [{**row, "names": names.get(row["code"], {})} for row in self._reference_rows(table)]
+
     def library_codes(self) -> set[str]:
         return {r["code"] for r in self._reference_rows(models.libraries)}
 
     def libraries(self) -> list[dict]:
-        return sorted(self._reference_rows(models.libraries), key=lambda r: r["code"])
+        return sorted(self._named(models.libraries, "library"), key=lambda r: r["code"])
 
     def districts(self) -> dict[str, dict]:
-        return {r["code"]: r for r in self._reference_rows(models.districts)}
+        return {r["code"]: r for r in self._named(models.districts, "district")}
 
     def donors(self) -> dict[str, dict]:
-        return {r["code"]: r for r in self._reference_rows(models.donors)}
+        return {r["code"]: r for r in self._named(models.donors, "donor")}
 
     def record_count(self) -> int:
         with self.engine.connect() as conn:
@@ -247,29 +261,9 @@ class Catalog:
                 rows = conn.execute(q).mappings().all()
                 held = self._holdings_summary(conn, None if chunk is None else chunk)
                 for row in rows:
-                    summary = held.get(row["id"], {})
-                    subject_keys = _json_list(row["subjects"])
-                    libraries = sorted(summary.get("libraries", ()))
-                    yield {
-                        "id": row["id"],
-                        "title": row["title"],
-                        "language": row["language"],
-                        "script": row["script"],
-                        "authors": _json_list(row["authors"]),
-                        "translators": _json_list(row["translators"]),
-                        "work": row["work"],
-                        "publisher": row["publisher"],
-                        "year": row["year"],
-                        "isbn13": row["isbn"],
-                        "isbn10": isbn10(row["isbn"]),
-                        "subjects": subject_keys,
-                        "libraries": libraries,
-                        "districts": sorted({library_district[c] for c in libraries}),
-                        "donors": sorted(summary.get("donors", ())),
-                        "added": (summary["last_added"] - EPOCH).days
-                        if summary.get("last_added")
-                        else None,
-                    }
+                    yield index_document(
+                        Record.from_row(row), held.get(row["id"], {}), library_district
+                    )
 
     def _holdings_summary(self, conn, ids: list[str] | None) -> dict[str, dict]:
         h, e = models.holdings, models.holding_events
@@ -446,7 +440,7 @@ class Catalog:
         no column for.)
         """
         e, r = models.holding_events, models.records
-        donor_names = {code: row["name_en"] for code, row in self.donors().items()}
+        donor_names = {code: localized(row, "en") for code, row in self.donors().items()}
         with self.engine.connect() as conn:
             records = {row["id"]: row for row in conn.execute(select(r)).mappings()}
             donated = conn.execute(
@@ -490,12 +484,35 @@ class Catalog:
         return stream.getvalue()
 
 
-def localized(row: dict, lang: str, prefix: str = "name") -> str:
-    """The row's `name_<lang>`, falling back to English, then Azerbaijani."""
-    for candidate in (lang, "en", "az"):
-        value = row.get(f"{prefix}_{candidate}")
-        if value:
-            return value
+def index_document(record: Record, summary: dict, library_district: dict[str, str]) -> dict:
+    """A record and its holdings as the plain dict the index takes (see index/schema.py)."""
+    libraries = sorted(summary.get("libraries", ()))
+    return {
+        "id": record.id,
+        "title": record.title,
+        "language": record.language,
+        "script": record.script,
+        "authors": list(record.authors),
+        "translators": list(record.translators),
+        "work": record.work,
+        "publisher": record.publisher,
+        "year": record.year,
+        "isbn13": record.isbn,
+        "isbn10": isbn10(record.isbn),
+        "subjects": list(record.subjects),
+        "libraries": libraries,
+        "districts": sorted({library_district[c] for c in libraries}),
+        "donors": sorted(summary.get("donors", ())),
+        "added": (summary["last_added"] - EPOCH).days if summary.get("last_added") else None,
+    }
+
+
+def localized(row: dict, lang: str) -> str:
+    """A reference row's name in a language, falling back to English, then Azerbaijani."""
+    names = row.get("names") or {}
+    for candidate in (lang, languages.SOURCE, languages.DEFAULT):
+        if names.get(candidate):
+            return names[candidate]
     return row.get("code", "")
 
 

@@ -2,7 +2,8 @@
 
 One row says "this library received `copies` copies of this record from this donor on this
 date". Every problem in a file is collected with its line, column and value; a file with any
-problem yields no rows at all.
+problem yields no rows at all. Record values are checked by portal/catalog/records.py, the
+same rules a coordinator's edit on the web follows.
 """
 
 from __future__ import annotations
@@ -11,56 +12,43 @@ import csv
 import hashlib
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from babel import Locale
-from stdnum import isbn as stdnum_isbn
+from portal import limits
+from portal.catalog import records
+from portal.catalog.records import Record
+from portal.errors import InvalidInput, Message, msg
 
-COLUMNS = (
-    "record_id",
-    "title",
-    "language",
-    "authors",
-    "translators",
-    "work",
-    "publisher",
-    "year",
-    "isbn",
-    "subjects",
-    "donor",
-    "donated_on",
-    "library",
-    "copies",
-)
-REQUIRED = ("title", "language", "library", "copies")
-RECORD_FIELDS = (
-    "title",
-    "language",
-    "authors",
-    "translators",
-    "work",
-    "publisher",
-    "year",
-    "isbn",
-    "subjects",
-)
-MAX_FIELD_CHARS = 2000
-MAX_ROWS = 200_000
-MAX_COPIES = 100_000
-RECORD_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+RECORD_FIELDS = records.FIELD_NAMES
+DONATION_FIELDS = ("donor", "donated_on", "library", "copies")
+COLUMNS = ("record_id", *RECORD_FIELDS, *DONATION_FIELDS)
+REQUIRED = (*(f.name for f in records.FIELDS if f.required), "library", "copies")
+MAX_FIELD_CHARS = limits.MAX_FIELD_CHARS
+MAX_ROWS = limits.MAX_ROWS
+MAX_COPIES = limits.MAX_COPIES
 BOM = "\ufeff"
 
-_LANGUAGE_CODES = frozenset(code for code in Locale("en").languages if len(code) == 2)
+# Kept for callers that still speak of record data.
+RecordData = Record
+detect_script = records.detect_script
+isbn10 = records.isbn10
 
 
 @dataclass(frozen=True)
 class Problem:
+    """One thing wrong with an import file. `line` is a line of a CSV file or the number
+    of a record in a MARC file (whose messages then start with "record N")."""
+
     source: str
     line: int | None
     column: str | None
     value: str | None
-    message: str
+    message: Message
+
+    def translate(self, translator) -> str:
+        return self.message.translate(translator)
 
     def __str__(self) -> str:
         where = self.source if self.line is None else f"{self.source}:{self.line}"
@@ -69,35 +57,25 @@ class Problem:
         return f"{where}:{column} {self.message}{value}"
 
 
-class CatalogFileError(ValueError):
+class CatalogFileError(InvalidInput):
     """A file that cannot be imported; `problems` lists every reason."""
+
+    status = 422
 
     def __init__(self, problems: list[Problem]):
         self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
+        super().__init__(
+            msg("The file has %(n)s problem(s); nothing was imported.", n=len(problems))
+        )
 
-
-@dataclass(frozen=True)
-class RecordData:
-    """One edition as described by a file (before it meets the catalog)."""
-
-    id: str
-    title: str
-    language: str
-    script: str
-    authors: tuple[str, ...] = ()
-    translators: tuple[str, ...] = ()
-    work: str = ""
-    publisher: str = ""
-    year: int | None = None
-    isbn: str | None = None
-    subjects: tuple[str, ...] = ()
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems)
 
 
 @dataclass(frozen=True)
 class DonationRow:
     line: int
-    record: RecordData
+    record: Record
     donor: str  # as written in the file; may be empty
     donated_on: date | None
     library: str
@@ -111,44 +89,26 @@ class ParsedFile:
     rows: list[DonationRow] = field(default_factory=list)
 
 
-def detect_script(text: str) -> str:
-    """ISO 15924 code of the dominant script of a title: Latn, Cyrl, or Zyyy if neither."""
-    cyrillic = sum(1 for ch in text if "\u0400" <= ch <= "\u04ff" or "\u0500" <= ch <= "\u052f")
-    latin = sum(1 for ch in text if ch.isalpha() and ch.isascii() or "\u00c0" <= ch <= "\u024f")
-    if not cyrillic and not latin:
-        return "Zyyy"
-    return "Cyrl" if cyrillic > latin else "Latn"
-
-
 def split_list(value: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in value.split(";") if part.strip())
+    return records.split_list(value)
 
 
 def normalize_isbn(value: str) -> str:
-    """ISBN-10 or -13 (hyphens and spaces allowed) -> ISBN-13 digits; raises ValueError."""
-    compact = re.sub(r"[\s\-]", "", value)
-    try:
-        return stdnum_isbn.to_isbn13(stdnum_isbn.validate(compact)).replace("-", "")
-    except Exception as error:  # stdnum's ValidationError family
-        raise ValueError(f"not a valid ISBN ({error})") from None
-
-
-def isbn10(isbn13: str | None) -> str | None:
-    if isbn13 and isbn13.startswith("978"):
-        return stdnum_isbn.to_isbn10(isbn13)
-    return None
+    """ISBN-10 or -13 (hyphens and spaces allowed) -> ISBN-13 digits; raises InvalidInput."""
+    isbn = records.check_isbn(value)
+    if isbn is None:
+        raise InvalidInput(msg("not a valid ISBN (%(reason)s)", reason="empty"))
+    return isbn
 
 
 def assigned_id(data: dict[str, str]) -> str:
-    """A stable id for a row without `record_id`: the same book gets the same id on every
-    import of the same file."""
-    basis = "|".join(data.get(k, "").strip().casefold() for k in RECORD_FIELDS)
-    return "r-" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:12]
+    """A stable id for a row without `record_id` (see records.derived_id)."""
+    return records.derived_id(data)
 
 
 def _decode(data: bytes, source: str) -> tuple[str | None, list[Problem]]:
     if not data.strip():
-        return None, [Problem(source, None, None, None, "the file is empty")]
+        return None, [Problem(source, None, None, None, msg("the file is empty"))]
     if data.startswith(b"PK\x03\x04"):
         return None, [
             Problem(
@@ -156,8 +116,10 @@ def _decode(data: bytes, source: str) -> tuple[str | None, list[Problem]]:
                 None,
                 None,
                 None,
-                "this is a spreadsheet or zip file (.xlsx?); save it as "
-                "'CSV UTF-8 (comma delimited)' and import that",
+                msg(
+                    "this is a spreadsheet or zip file (.xlsx?); save it as "
+                    "'CSV UTF-8 (comma delimited)' and import that"
+                ),
             )
         ]
     try:
@@ -172,8 +134,13 @@ def _decode(data: bytes, source: str) -> tuple[str | None, list[Problem]]:
                 line,
                 None,
                 None,
-                f"not UTF-8: byte {column} of the line is 0x{bad[:2]} "
-                f"(bytes {bad}); save the file as UTF-8",
+                msg(
+                    "not UTF-8: byte %(column)s of the line is 0x%(byte)s (bytes %(bytes)s); "
+                    "save the file as UTF-8",
+                    column=column,
+                    byte=bad[:2],
+                    bytes=bad,
+                ),
             )
         ]
     return text.removeprefix(BOM), []
@@ -184,7 +151,7 @@ def _check_header(header: list[str], source: str) -> list[Problem]:
     seen = set()
     for name in header:
         if name in seen:
-            problems.append(Problem(source, 1, name, None, "column appears twice"))
+            problems.append(Problem(source, 1, name, None, msg("column appears twice")))
         seen.add(name)
         if name not in COLUMNS:
             problems.append(
@@ -193,12 +160,15 @@ def _check_header(header: list[str], source: str) -> list[Problem]:
                     1,
                     name,
                     None,
-                    f"unknown column; Catalog CSV v1 columns are: {', '.join(COLUMNS)}",
+                    msg(
+                        "unknown column; Catalog CSV v1 columns are: %(columns)s",
+                        columns=", ".join(COLUMNS),
+                    ),
                 )
             )
     for name in REQUIRED:
         if name not in seen:
-            problems.append(Problem(source, 1, name, None, "required column is missing"))
+            problems.append(Problem(source, 1, name, None, msg("required column is missing")))
     return problems
 
 
@@ -209,103 +179,116 @@ class _RowChecker:
         self.source, self.line, self.libraries, self.today = source, line, libraries, today
         self.problems: list[Problem] = []
 
-    def fail(self, column: str, value: str, message: str) -> None:
+    def fail(self, column: str, value: str, message: Message) -> None:
         self.problems.append(Problem(self.source, self.line, column, value, message))
+
+    def field(self, cells: dict[str, str], name: str):
+        """A record field's value checked by its rule (None, and a problem, if broken)."""
+        raw = cells.get(name, "")
+        if len(raw) > MAX_FIELD_CHARS:
+            return None  # already reported
+        try:
+            return records.check_field(name, raw, self.today)
+        except InvalidInput as problem:
+            self.fail(name, raw.strip(), problem.message)
+            return None
 
     def check(self, cells: dict[str, str]) -> DonationRow | None:
         for column, value in cells.items():
             if len(value) > MAX_FIELD_CHARS:
-                self.fail(column, value, f"longer than {MAX_FIELD_CHARS} characters")
+                self.fail(column, value, msg("longer than %(n)s characters", n=MAX_FIELD_CHARS))
         for column in REQUIRED:
             if not cells.get(column, "").strip():
-                self.fail(column, cells.get(column, ""), "required value is empty")
+                self.fail(column, cells.get(column, ""), msg("required value is empty"))
         record_id = cells.get("record_id", "").strip()
-        if record_id and not RECORD_ID.fullmatch(record_id):
-            self.fail(
-                "record_id", record_id, "use only letters, digits, '-', '_' and '.' (at most 64)"
-            )
-        language = cells.get("language", "").strip().lower()
-        if language and language not in _LANGUAGE_CODES:
-            self.fail(
-                "language", language, "not an ISO 639-1 language code (like az, kk, tr, ru, en)"
-            )
-        year = self._year(cells.get("year", "").strip())
-        isbn = self._isbn(cells.get("isbn", "").strip())
+        if record_id:
+            try:
+                records.check_record_id(record_id)
+            except InvalidInput as problem:
+                self.fail("record_id", record_id, problem.message)
+        values = {
+            name: self.field(cells, name)
+            for name in RECORD_FIELDS
+            if name not in ("title", "language") or cells.get(name, "").strip()
+        }
         donated_on = self._date(cells.get("donated_on", "").strip())
         library = cells.get("library", "").strip().upper()
         if library and library not in self.libraries:
             self.fail(
                 "library",
                 library,
-                "unknown library code; known: " + ", ".join(sorted(self.libraries)),
+                msg(
+                    "unknown library code; known: %(codes)s",
+                    codes=", ".join(sorted(self.libraries)),
+                ),
             )
         copies = self._copies(cells.get("copies", "").strip())
         if self.problems:
             return None
-        title = " ".join(cells["title"].split())
-        record = RecordData(
-            id=record_id or assigned_id(cells),
-            title=title,
-            language=language,
-            script=detect_script(title),
-            authors=split_list(cells.get("authors", "")),
-            translators=split_list(cells.get("translators", "")),
-            work=(cells.get("work", "").strip().lower() or record_id or assigned_id(cells)),
-            publisher=" ".join(cells.get("publisher", "").split()),
-            year=year,
-            isbn=isbn,
-            subjects=split_list(cells.get("subjects", "")),
+        derived = record_id or assigned_id(cells)
+        record = Record(
+            id=derived,
+            title=values["title"],
+            language=values["language"],
+            script=records.detect_script(values["title"]),
+            authors=values["authors"],
+            translators=values["translators"],
+            work=values["work"] or derived.lower(),
+            publisher=values["publisher"],
+            year=values["year"],
+            isbn=values["isbn"],
+            subjects=values["subjects"],
         )
         return DonationRow(
             self.line,
             record,
-            " ".join(cells.get("donor", "").split()),
+            records.clean_text(cells.get("donor", "")),
             donated_on,
             library,
             copies or 0,
         )
 
-    def _year(self, value: str) -> int | None:
-        if not value:
-            return None
-        if not value.isdigit() or not 1400 <= int(value) <= self.today.year + 1:
-            self.fail("year", value, f"not a year between 1400 and {self.today.year + 1}")
-            return None
-        return int(value)
-
-    def _isbn(self, value: str) -> str | None:
-        if not value:
-            return None
-        try:
-            return normalize_isbn(value)
-        except ValueError as error:
-            self.fail("isbn", value, str(error))
-            return None
-
     def _date(self, value: str) -> date | None:
         if not value:
             return None
         try:
-            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-                raise ValueError
-            parsed = date.fromisoformat(value)
-        except ValueError:
-            self.fail("donated_on", value, "not an ISO date (YYYY-MM-DD)")
+            return check_date(value, self.today)
+        except InvalidInput as problem:
+            self.fail("donated_on", value, problem.message)
             return None
-        if parsed > self.today:
-            self.fail("donated_on", value, "date is in the future")
-        return parsed
 
     def _copies(self, value: str) -> int | None:
         if not value:
             return None
-        if not value.isdigit() or not 1 <= int(value) <= MAX_COPIES:
-            self.fail("copies", value, f"not a whole number from 1 to {MAX_COPIES}")
+        try:
+            return check_copies(value)
+        except InvalidInput as problem:
+            self.fail("copies", value, problem.message)
             return None
-        return int(value)
 
 
-def _check_consistency(rows: list[DonationRow], source: str) -> list[Problem]:
+def check_date(value: str, today: date | None = None) -> date:
+    """A day something was received: an ISO date, not in the future."""
+    today = today or date.today()
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(msg("not an ISO date (YYYY-MM-DD)")) from None
+    if parsed > today:
+        raise InvalidInput(msg("date is in the future"))
+    return parsed
+
+
+def check_copies(value: str | int) -> int:
+    text = str(value).strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_COPIES:
+        raise InvalidInput(msg("not a whole number from 1 to %(max)s", max=MAX_COPIES))
+    return int(text)
+
+
+def check_consistency(rows: list[DonationRow], source: str) -> list[Problem]:
     """Rows of one record must describe it alike; a donation row may appear only once."""
     problems = []
     first: dict[str, DonationRow] = {}
@@ -321,8 +304,11 @@ def _check_consistency(rows: list[DonationRow], source: str) -> list[Problem]:
                             row.line,
                             name,
                             str(getattr(row.record, name) or ""),
-                            f"record {row.record.id} is described differently "
-                            f"on line {earlier.line}",
+                            msg(
+                                "record %(id)s is described differently on line %(line)s",
+                                id=row.record.id,
+                                line=earlier.line,
+                            ),
                         )
                     )
                     break
@@ -334,8 +320,11 @@ def _check_consistency(rows: list[DonationRow], source: str) -> list[Problem]:
                     row.line,
                     None,
                     None,
-                    f"same record, library, donor and date as line "
-                    f"{seen_keys[key]}; put the total copies on one row",
+                    msg(
+                        "same record, library, donor and date as line %(line)s; put the total "
+                        "copies on one row",
+                        line=seen_keys[key],
+                    ),
                 )
             )
         seen_keys.setdefault(key, row.line)
@@ -355,7 +344,7 @@ def parse_catalog_csv(
         header = [h.strip() for h in next(reader)]
     except (StopIteration, csv.Error) as error:
         raise CatalogFileError(
-            [Problem(source, 1, None, None, f"no header row ({error})")]
+            [Problem(source, 1, None, None, msg("no header row (%(reason)s)", reason=str(error)))]
         ) from None
     problems = _check_header(header, source)
     if problems:
@@ -369,13 +358,23 @@ def parse_catalog_csv(
         except StopIteration:
             break
         except csv.Error as error:
-            problems.append(Problem(source, start, None, None, f"broken CSV quoting ({error})"))
+            problems.append(
+                Problem(
+                    source,
+                    start,
+                    None,
+                    None,
+                    msg("broken CSV quoting (%(reason)s)", reason=str(error)),
+                )
+            )
             break
         line = start
         if not any(c.strip() for c in cells):
             continue  # blank lines are allowed
         if len(parsed.rows) + len(problems) >= MAX_ROWS:
-            problems.append(Problem(source, line, None, None, f"more than {MAX_ROWS} rows"))
+            problems.append(
+                Problem(source, line, None, None, msg("more than %(n)s rows", n=MAX_ROWS))
+            )
             break
         if len(cells) != len(header):
             problems.append(
@@ -384,7 +383,11 @@ def parse_catalog_csv(
                     line,
                     None,
                     None,
-                    f"row has {len(cells)} fields, the header has {len(header)}",
+                    msg(
+                        "row has %(found)s fields, the header has %(expected)s",
+                        found=len(cells),
+                        expected=len(header),
+                    ),
                 )
             )
             continue
@@ -394,14 +397,19 @@ def parse_catalog_csv(
         if row:
             parsed.rows.append(row)
     if not parsed.rows and not problems:
-        problems.append(Problem(source, None, None, None, "the file has a header but no rows"))
-    problems.extend(_check_consistency(parsed.rows, source))
+        problems.append(Problem(source, None, None, None, msg("the file has a header but no rows")))
+    problems.extend(check_consistency(parsed.rows, source))
     if problems:
         raise CatalogFileError(problems)
     return parsed
 
 
-def write_catalog_csv(rows: list[dict[str, str]], stream: io.TextIOBase) -> None:
+def write_catalog_csv(rows: Iterable[dict[str, str]], stream: io.TextIOBase) -> int:
+    """Write rows as Catalog CSV v1; returns how many were written."""
     writer = csv.DictWriter(stream, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    count = 0
+    for row in rows:
+        writer.writerow(row)
+        count += 1
+    return count

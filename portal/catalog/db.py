@@ -2,22 +2,30 @@
 
 SQLite is the embedded default (WAL mode, foreign keys on, a busy timeout so that several
 server processes and a CLI import can share one file); any SQLAlchemy URL can take its place.
-Migrations are numbered functions applied in order inside one transaction each, and recorded
-in `schema_migrations`.
+The schema is changed by Alembic migrations (portal/catalog/migrations), run in one
+transaction together with the reference data they need.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.exc import OperationalError
 
-from portal.catalog import models, reference
+from portal.catalog import reference
+from portal.errors import Busy, msg
 
 BUSY_TIMEOUT_MS = 30_000
+MIGRATIONS = "portal.catalog:migrations"
+RELEASE_0_1 = "0001"  # the revision a database made by release 0.1 is at
+MIGRATION_LOCK = 0x6B617261  # PostgreSQL advisory lock: one node migrates at a time
 
 
 def sqlite_url(path: Path) -> str:
@@ -43,15 +51,49 @@ def _sqlite_begin(conn) -> None:
         conn.exec_driver_sql("BEGIN")
 
 
+# How long a staff action waits for another writer (a long import) before answering "busy,
+# try again": a person is waiting, and the request holds one of a worker's few threads.
+STAFF_WAIT_SECONDS = 5.0
+
+
 @contextmanager
-def writing(engine: Engine) -> Iterator[Connection]:
-    """One write transaction: committed if the block ends normally, rolled back otherwise."""
-    with engine.connect().execution_options(write=True) as conn, conn.begin():
-        yield conn
+def writing(engine: Engine, wait_seconds: float | None = None) -> Iterator[Connection]:
+    """One write transaction: committed if the block ends normally, rolled back otherwise.
+
+    `wait_seconds` bounds the wait for another writer's lock; past it, Busy is raised and
+    nothing was written (without it, the database's own busy timeout applies)."""
+    with engine.connect().execution_options(write=True) as conn:
+        if wait_seconds is not None and engine.dialect.name == "sqlite":
+            _sqlite_busy_timeout(conn, int(wait_seconds * 1000))
+        try:
+            with conn.begin():
+                yield conn
+        except OperationalError as error:
+            if _is_lock_wait(error):
+                raise Busy(
+                    msg(
+                        "The catalog is busy with another change; nothing was saved. "
+                        "Try again in a moment."
+                    )
+                ) from error
+            raise
+        finally:
+            if wait_seconds is not None and engine.dialect.name == "sqlite":
+                _sqlite_busy_timeout(conn, BUSY_TIMEOUT_MS)
+
+
+def _sqlite_busy_timeout(conn: Connection, milliseconds: int) -> None:
+    # On the driver's connection: a statement through SQLAlchemy would begin a transaction.
+    conn.connection.driver_connection.execute(f"PRAGMA busy_timeout={milliseconds}")
+
+
+def _is_lock_wait(error: OperationalError) -> bool:
+    text_ = str(error.orig).lower()
+    return "database is locked" in text_ or "lock timeout" in text_
 
 
 def open_engine(url: str) -> Engine:
-    engine = create_engine(url, future=True)
+    engine = create_engine(url)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
@@ -61,63 +103,50 @@ def open_engine(url: str) -> Engine:
 # --- migrations ---------------------------------------------------------------------------
 
 
-INITIAL_TABLES = (
-    "districts",
-    "libraries",
-    "donors",
-    "records",
-    "import_batches",
-    "holding_events",
-    "holdings",
-)
+def alembic_config(conn: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    config.attributes["connection"] = conn
+    return config
 
 
-def _m001_initial(conn: Connection) -> None:
-    # Migration 1 is frozen at the tables it first created; later tables have their own.
-    models.metadata.create_all(conn, tables=[models.metadata.tables[n] for n in INITIAL_TABLES])
+def revisions() -> list[str]:
+    """Every revision, oldest first."""
+    script = ScriptDirectory.from_config(alembic_config())
+    return [r.revision for r in reversed(list(script.walk_revisions()))]
 
 
-def _m002_reference_data(conn: Connection) -> None:
-    reference.seed(conn)
+def current_revision(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
 
 
-def _m003_users_and_audit(conn: Connection) -> None:
-    models.users.create(conn)
-    models.audit_log.create(conn)
-    # The audit log is append-only in the database too, not only in the portal's code.
-    if conn.dialect.name == "sqlite":
-        for verb in ("UPDATE", "DELETE"):
-            conn.exec_driver_sql(
-                f"CREATE TRIGGER audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log "
-                f"BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
-            )
+def _made_by_release_0_1(conn: Connection) -> bool:
+    """Release 0.1 kept its own numbered migrations in `schema_migrations` (1 to 3)."""
+    if not inspect(conn).has_table("schema_migrations"):
+        return False
+    return conn.execute(text("SELECT max(version) FROM schema_migrations")).scalar() == 3
 
 
-MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
-    (1, "initial tables", _m001_initial),
-    (2, "reference libraries, districts and donors", _m002_reference_data),
-    (3, "users and the audit log", _m003_users_and_audit),
-]
-
-
-def current_version(conn: Connection) -> int:
-    models.schema_migrations.create(conn, checkfirst=True)
-    versions = conn.execute(select(models.schema_migrations.c.version)).scalars().all()
-    return max(versions, default=0)
-
-
-def migrate(engine: Engine) -> list[int]:
-    """Apply every migration not yet applied; returns the versions applied now."""
-    applied = []
-    for version, name, step in MIGRATIONS:
-        with writing(engine) as conn:
-            if current_version(conn) >= version:
-                continue
-            step(conn)
-            conn.execute(
-                insert(models.schema_migrations).values(
-                    version=version, name=name, applied_at=datetime.now(UTC)
-                )
-            )
-            applied.append(version)
-    return applied
+def migrate(engine: Engine, target: str = "head") -> list[str]:
+    """Bring the schema to `target` and the reference data up to date, in one transaction;
+    returns the revisions applied now. Several processes starting at once take turns (the
+    write lock on SQLite, an advisory lock on PostgreSQL)."""
+    if target == "head":
+        with engine.connect() as conn:  # most starts have nothing to do: no write lock
+            if current_revision(conn) == revisions()[-1] and not reference.pending(conn):
+                return []
+    with writing(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        config = alembic_config(conn)
+        before = current_revision(conn)
+        if before is None and _made_by_release_0_1(conn):
+            command.stamp(config, RELEASE_0_1)
+            before = RELEASE_0_1
+        command.upgrade(config, target)
+        after = current_revision(conn)
+        if after == revisions()[-1]:
+            reference.sync(conn)
+    order = revisions()
+    start = order.index(before) + 1 if before else 0
+    return order[start : order.index(after) + 1] if after else []

@@ -8,24 +8,35 @@ from datetime import date, datetime
 from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
 
 from portal.catalog import models
+from portal.errors import Conflict, msg
 
 
-class HoldingsError(ValueError):
-    """A change that would break the ledger (negative copies, unknown holding)."""
+class HoldingsError(Conflict):
+    """A change that would break the ledger (more copies taken than a library holds)."""
 
 
-class ChangedMeanwhile(HoldingsError):
+class ChangedMeanwhile(Conflict):
     """Someone else changed this holding after it was shown: nothing was written."""
 
 
 def holding_version(conn: Connection, record_id: str, library: str) -> tuple[int, int]:
     """(copies, version) of a holding; (0, 0) if the library never held the record."""
-    row = conn.execute(
-        select(models.holdings.c.copies, models.holdings.c.version).where(
-            models.holdings.c.record_id == record_id, models.holdings.c.library == library
+    return holding_versions(conn, [record_id], library).get(record_id, (0, 0))
+
+
+def holding_versions(
+    conn: Connection, record_ids: list[str], library: str
+) -> dict[str, tuple[int, int]]:
+    """(copies, version) of a library's holdings of many records, in one query."""
+    table = models.holdings
+    if not record_ids:
+        return {}
+    rows = conn.execute(
+        select(table.c.record_id, table.c.copies, table.c.version).where(
+            table.c.record_id.in_(record_ids), table.c.library == library
         )
-    ).first()
-    return (row.copies, row.version) if row else (0, 0)
+    )
+    return {row.record_id: (row.copies, row.version) for row in rows}
 
 
 def expect_version(conn: Connection, record_id: str, library: str, expected: int) -> int:
@@ -33,10 +44,25 @@ def expect_version(conn: Connection, record_id: str, library: str, expected: int
     copies, version = holding_version(conn, record_id, library)
     if version != expected:
         raise ChangedMeanwhile(
-            f"{library} holdings of {record_id} changed meanwhile (now {copies} copies); "
-            "reload and try again"
+            msg(
+                "The holding changed meanwhile (%(library)s now has %(n)s copies); nothing was "
+                "saved. Check the numbers and try again.",
+                library=library,
+                n=copies,
+            )
         )
     return copies
+
+
+def _not_enough(library: str, held: int, taken: int) -> HoldingsError:
+    return HoldingsError(
+        msg(
+            "%(library)s holds %(held)s copies; %(taken)s cannot be taken away",
+            library=library,
+            held=held,
+            taken=taken,
+        )
+    )
 
 
 def apply_event(
@@ -63,10 +89,7 @@ def apply_event(
     ).first()
     copies = (current.copies if current else 0) + delta
     if copies < 0:
-        raise HoldingsError(
-            f"{library} holds {current.copies if current else 0} copies of {record_id}; "
-            f"cannot remove {-delta}"
-        )
+        raise _not_enough(library, current.copies if current else 0, -delta)
     conn.execute(
         insert(models.holding_events).values(
             record_id=record_id,
@@ -149,10 +172,7 @@ def apply_events(conn: Connection, events: list[Event], now: datetime, actor: st
                 "last_added": e.event_date,
             }
         if state["copies"] + e.delta < 0:
-            raise HoldingsError(
-                f"{e.library} holds {state['copies']} copies of {e.record_id}; "
-                f"cannot remove {-e.delta}"
-            )
+            raise _not_enough(e.library, state["copies"], -e.delta)
         state["copies"] += e.delta
         state["version"] += 1
         state["first_added"] = min(state["first_added"], e.event_date)

@@ -8,7 +8,6 @@ difference, so the ledger keeps the history.
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -17,9 +16,11 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, func, insert, select, update
 
 from portal.catalog import models
-from portal.catalog.csvformat import DonationRow, ParsedFile, RecordData
+from portal.catalog.csvformat import DonationRow, ParsedFile
 from portal.catalog.holdings import Event, apply_events
+from portal.catalog.records import Record
 from portal.catalog.reference import LANGUAGES, subjects
+from portal.errors import Message, msg
 
 
 @dataclass
@@ -37,15 +38,36 @@ class ImportReport:
     changed_ids: set[str] = field(default_factory=set)
     dry_run: bool = False
 
-    def summary(self) -> str:
-        verb = "would import" if self.dry_run else "imported"
-        return (
-            f"{verb} {self.rows} rows from {len(self.files)} file(s): records "
-            f"{self.records_new} new, {self.records_updated} updated, "
-            f"{self.records_unchanged} unchanged; donations {self.donations_new} new, "
-            f"{self.donations_corrected} corrected, {self.donations_unchanged} unchanged; "
-            f"{self.copies_added:+d} copies"
+    def message(self) -> Message:
+        """The report in one sentence, to be shown in the reader's language."""
+        counts = {
+            "rows": self.rows,
+            "files": len(self.files),
+            "new": self.records_new,
+            "updated": self.records_updated,
+            "unchanged": self.records_unchanged,
+            "donations": self.donations_new,
+            "corrected": self.donations_corrected,
+            "same": self.donations_unchanged,
+            "copies": f"{self.copies_added:+d}",
+        }
+        if self.dry_run:
+            return msg(
+                "would import %(rows)s rows from %(files)s file(s): records %(new)s new, "
+                "%(updated)s updated, %(unchanged)s unchanged; donations %(donations)s new, "
+                "%(corrected)s corrected, %(same)s unchanged; %(copies)s copies",
+                **counts,
+            )
+        return msg(
+            "imported %(rows)s rows from %(files)s file(s): records %(new)s new, "
+            "%(updated)s updated, %(unchanged)s unchanged; donations %(donations)s new, "
+            "%(corrected)s corrected, %(same)s unchanged; %(copies)s copies",
+            **counts,
         )
+
+    def summary(self) -> str:
+        """The report in English (the command line, the audit log)."""
+        return str(self.message())
 
 
 def _slug(text: str) -> str:
@@ -62,19 +84,10 @@ def _subject_key(subject: str) -> str:
     return subject
 
 
-def _record_values(data: RecordData) -> dict:
-    return {
-        "title": data.title,
-        "language": data.language,
-        "script": data.script,
-        "authors": json.dumps(list(data.authors), ensure_ascii=False),
-        "translators": json.dumps(list(data.translators), ensure_ascii=False),
-        "work": data.work,
-        "publisher": data.publisher,
-        "year": data.year,
-        "isbn": data.isbn,
-        "subjects": json.dumps([_subject_key(s) for s in data.subjects], ensure_ascii=False),
-    }
+def _record_values(data: Record) -> dict:
+    values = data.changed(subjects=tuple(_subject_key(s) for s in data.subjects)).values()
+    del values["id"]
+    return values
 
 
 class _DonorResolver:
@@ -83,10 +96,13 @@ class _DonorResolver:
     def __init__(self, conn: Connection, report: ImportReport):
         self.conn, self.report = conn, report
         self.by_name: dict[str, str] = {}
-        for row in conn.execute(select(models.donors)).mappings():
-            self.by_name[row["code"].casefold()] = row["code"]
-            for lang in LANGUAGES:
-                self.by_name[row[f"name_{lang}"].casefold()] = row["code"]
+        for code in conn.execute(select(models.donors.c.code)).scalars():
+            self.by_name[code.casefold()] = code
+        names = models.names
+        for code, name in conn.execute(
+            select(names.c.code, names.c.name).where(names.c.kind == "donor")
+        ):
+            self.by_name[name.casefold()] = code
 
     def code(self, written: str) -> str | None:
         if not written:
@@ -99,10 +115,10 @@ class _DonorResolver:
             select(models.donors.c.code).where(models.donors.c.code == code)
         ).first():
             code += "-x"
+        self.conn.execute(insert(models.donors).values(code=code))
         self.conn.execute(
-            insert(models.donors).values(
-                code=code, **{f"name_{lang}": written for lang in LANGUAGES}
-            )
+            insert(models.names),
+            [{"kind": "donor", "code": code, "lang": lang, "name": written} for lang in LANGUAGES],
         )
         self.by_name[written.casefold()] = code
         self.report.donors_new += 1

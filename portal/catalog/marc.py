@@ -20,21 +20,22 @@ from babel import Locale
 from pymarc import Field, Record
 from pymarc.marcxml import XmlHandler
 
+from portal import limits
+from portal.catalog import records as rules
 from portal.catalog.csvformat import (
     MAX_COPIES,
     MAX_FIELD_CHARS,
     MAX_ROWS,
-    RECORD_ID,
     CatalogFileError,
     DonationRow,
     ParsedFile,
     Problem,
     RecordData,
-    _check_consistency,
     assigned_id,
+    check_consistency,
     detect_script,
-    normalize_isbn,
 )
+from portal.errors import InvalidInput, Message, msg
 
 RECORD_TERMINATOR = 0x1D
 LEADER_LENGTH = 24
@@ -147,6 +148,10 @@ def _is_utf8(chunk: bytes) -> bool:
     return True
 
 
+def _in_record(number: int, message: Message) -> Message:
+    return msg("record %(n)s: %(reason)s", n=number, reason=message)
+
+
 # --- reading the records ------------------------------------------------------------------
 
 
@@ -169,35 +174,50 @@ def _read_iso2709(data: bytes, source: str) -> tuple[list[tuple[int, Record]], l
             break
         number += 1
         if number > MAX_ROWS:
-            problems.append(Problem(source, number, None, None, f"more than {MAX_ROWS} records"))
+            problems.append(
+                Problem(source, number, None, None, msg("more than %(n)s records", n=MAX_ROWS))
+            )
             break
         head = data[pos : pos + 5]
 
-        def fail(message: str, value: str | None = None, number: int = number) -> None:
-            problems.append(Problem(source, number, None, value, f"record {number}: {message}"))
+        def fail(message: Message, value: str | None = None, number: int = number) -> None:
+            problems.append(Problem(source, number, None, value, _in_record(number, message)))
 
         if not (len(head) == 5 and head.isdigit()):
             fail(
-                f"the file is not ISO 2709 MARC or is corrupt at byte {pos}: a record must "
-                "start with its length in 5 digits",
+                msg(
+                    "the file is not ISO 2709 MARC or is corrupt at byte %(byte)s: a record "
+                    "must start with its length in 5 digits",
+                    byte=pos,
+                ),
                 head.decode("latin-1"),
             )
             break
         length = int(head)
         chunk = data[pos : pos + length]
         if length <= LEADER_LENGTH:
-            fail(f"record length {length} is too short to hold a leader", head.decode("ascii"))
+            fail(
+                msg("record length %(n)s is too short to hold a leader", n=length),
+                head.decode("ascii"),
+            )
             break
         if len(chunk) < length:
             fail(
-                f"the file is truncated: the leader gives {length} bytes but only "
-                f"{len(chunk)} remain"
+                msg(
+                    "the file is truncated: the leader gives %(length)s bytes but only "
+                    "%(left)s remain",
+                    length=length,
+                    left=len(chunk),
+                )
             )
             break
         if chunk[-1] != RECORD_TERMINATOR:
             fail(
-                f"does not end with the record terminator (0x1D) at byte {pos + length - 1}; "
-                "the record length in the leader is wrong or the file is corrupt"
+                msg(
+                    "does not end with the record terminator (0x1D) at byte %(byte)s; the "
+                    "record length in the leader is wrong or the file is corrupt",
+                    byte=pos + length - 1,
+                )
             )
             break
         pos += length
@@ -212,11 +232,16 @@ def _read_iso2709(data: bytes, source: str) -> tuple[list[tuple[int, Record]], l
                 utf8_handling="strict",
             )
         except UnicodeDecodeError as error:
-            fail(f"leader/09 says UTF-8 but the record is not valid UTF-8 ({error.reason})")
+            fail(
+                msg(
+                    "leader/09 says UTF-8 but the record is not valid UTF-8 (%(reason)s)",
+                    reason=error.reason,
+                )
+            )
             continue
         except Exception as error:  # pymarc's RecordDirectoryInvalid, BaseAddressInvalid, ...
             reason = str(error) or type(error).__name__
-            fail(f"not a readable MARC record ({reason})")
+            fail(msg("not a readable MARC record (%(reason)s)", reason=reason))
             continue
         records.append((number, record))
     return records, problems
@@ -232,7 +257,7 @@ class _CountingHandler(XmlHandler):
 
 def _read_marcxml(data: bytes, source: str) -> tuple[list[tuple[int, Record]], list[Problem]]:
     if re.search(rb"<!ENTITY", data, re.IGNORECASE):
-        message = "XML entity declarations are not accepted in MARCXML"
+        message = msg("XML entity declarations are not accepted in MARCXML")
         return [], [Problem(source, None, None, None, message)]
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
@@ -246,22 +271,38 @@ def _read_marcxml(data: bytes, source: str) -> tuple[list[tuple[int, Record]], l
     try:
         parser.parse(io.BytesIO(data))
     except xml.sax.SAXParseException as error:
-        where = f"XML line {error.getLineNumber()}, column {error.getColumnNumber() + 1}"
+        where = {"line": error.getLineNumber(), "column": error.getColumnNumber() + 1}
         reason = error.getMessage()
         if handler.in_record:
             number = len(handler.records) + 1
-            message = f"record {number}: broken MARCXML at {where} ({reason})"
-            return [], [Problem(source, number, None, None, message)]
-        after = f" after record {len(handler.records)}" if handler.records else ""
-        message = f"not well-formed XML at {where}{after} ({reason})"
+            message = msg(
+                "broken MARCXML at XML line %(line)s, column %(column)s (%(reason)s)",
+                reason=reason,
+                **where,
+            )
+            return [], [Problem(source, number, None, None, _in_record(number, message))]
+        if handler.records:
+            message = msg(
+                "not well-formed XML at XML line %(line)s, column %(column)s after record "
+                "%(n)s (%(reason)s)",
+                n=len(handler.records),
+                reason=reason,
+                **where,
+            )
+        else:
+            message = msg(
+                "not well-formed XML at XML line %(line)s, column %(column)s (%(reason)s)",
+                reason=reason,
+                **where,
+            )
         return [], [Problem(source, None, None, None, message)]
     except Exception as error:  # e.g. a datafield without tag="..."
         number = len(handler.records) + 1
-        message = f"record {number}: not a MARCXML record ({error!r})"
-        return [], [Problem(source, number, None, None, message)]
+        message = msg("not a MARCXML record (%(reason)s)", reason=repr(error))
+        return [], [Problem(source, number, None, None, _in_record(number, message))]
     records = list(enumerate(handler.records, start=1))
     if len(records) > MAX_ROWS:
-        message = f"more than {MAX_ROWS} records"
+        message = msg("more than %(n)s records", n=MAX_ROWS)
         return [], [Problem(source, MAX_ROWS + 1, None, None, message)]
     return records, []
 
@@ -281,9 +322,9 @@ class _RecordMapper:
         )
         self.problems: list[Problem] = []
 
-    def fail(self, column: str | None, value: str | None, message: str) -> None:
+    def fail(self, column: str | None, value: str | None, message: Message) -> None:
         self.problems.append(
-            Problem(self.source, self.number, column, value, f"record {self.number}: {message}")
+            Problem(self.source, self.number, column, value, _in_record(self.number, message))
         )
 
     def map(self, record: Record) -> list[DonationRow]:
@@ -312,9 +353,9 @@ class _RecordMapper:
             ("650$a", "; ".join(subjects)),
         ):
             if len(value) > MAX_FIELD_CHARS:
-                self.fail(column, value, f"longer than {MAX_FIELD_CHARS} characters")
+                self.fail(column, value, msg("longer than %(n)s characters", n=MAX_FIELD_CHARS))
         record_id = _clean(_control(record, "001"))
-        if not RECORD_ID.fullmatch(record_id):
+        if not limits.valid_record_id(record_id):
             cells = {
                 "title": title,
                 "language": language,
@@ -338,7 +379,7 @@ class _RecordMapper:
             script=detect_script(title),
             authors=authors,
             translators=translators,
-            work=work or record_id,
+            work=work or record_id.lower(),
             publisher=publisher,
             year=year,
             isbn=isbn,
@@ -352,7 +393,7 @@ class _RecordMapper:
     def _title(self, record: Record) -> str:
         field = next(iter(record.get_fields("245")), None)
         if field is None:
-            self.fail("245", None, "no title (field 245 is missing)")
+            self.fail("245", None, msg("no title (field 245 is missing)"))
             return ""
         field = _original(record, field)
         parts = [
@@ -362,7 +403,7 @@ class _RecordMapper:
         ]
         title = _clean(" ".join(p for p in parts if p))
         if not title:
-            self.fail("245$a", "", "the title (245 $a) is empty")
+            self.fail("245$a", "", msg("the title (245 $a) is empty"))
         return title
 
     def _language(self, record: Record) -> str:
@@ -374,17 +415,19 @@ class _RecordMapper:
             code, column = _control(record, "008")[35:38].strip(" |"), "008/35-37"
         code = code.lower()
         if not code:
-            self.fail("041$a", "", "no language: neither 041 $a nor 008/35-37 gives one")
+            self.fail("041$a", "", msg("no language: neither 041 $a nor 008/35-37 gives one"))
             return ""
         if code in _NO_LANGUAGE:
-            self.fail(column, code, f"the language is coded as {_NO_LANGUAGE[code]}")
+            self.fail(
+                column, code, msg("the language is coded as %(what)s", what=_NO_LANGUAGE[code])
+            )
             return ""
         language = MARC_LANGUAGES.get(code) or (code if code in _language_codes() else "")
         if not language:
             self.fail(
                 column,
                 code,
-                "unknown MARC language code (expected a code like aze, kaz, tur, rus, eng)",
+                msg("unknown MARC language code (expected a code like aze, kaz, tur, rus, eng)"),
             )
         return language
 
@@ -421,11 +464,11 @@ class _RecordMapper:
             match = re.fullmatch(r"\d{4}", text)
         if match is None:
             return None
-        year = int(match.group(0))
-        if not 1400 <= year <= self.today.year + 1:
-            self.fail(column, text, f"not a year between 1400 and {self.today.year + 1}")
+        try:
+            return rules.check_year(match.group(0), self.today)
+        except InvalidInput as problem:
+            self.fail(column, text, problem.message)
             return None
-        return year
 
     def _isbn(self, record: Record) -> str | None:
         found = None
@@ -433,11 +476,16 @@ class _RecordMapper:
             for value in field.get_subfields("a"):  # $z is a cancelled/invalid ISBN: ignored
                 match = _ISBN_PART.match(value)
                 try:
-                    if match is None:
-                        raise ValueError("not a valid ISBN")
-                    isbn = normalize_isbn(match.group(1))
-                except ValueError as error:
-                    self.fail("020$a", _clean(value), f"{error}; move it to 020 $z if it is wrong")
+                    isbn = rules.check_isbn(match.group(1) if match else "x")
+                except InvalidInput as problem:
+                    self.fail(
+                        "020$a",
+                        _clean(value),
+                        msg(
+                            "%(reason)s; move it to 020 $z if it is wrong",
+                            reason=problem.message,
+                        ),
+                    )
                     continue
                 found = found or isbn
         return found
@@ -454,10 +502,10 @@ class _RecordMapper:
                 raise ValueError
             donated_on = date(*(int(g) for g in match.groups()))
         except ValueError:
-            self.fail("541$d", text, "the date of acquisition is not YYYY-MM-DD or YYYYMMDD")
+            self.fail("541$d", text, msg("the date of acquisition is not YYYY-MM-DD or YYYYMMDD"))
             return donor, None
         if donated_on > self.today:
-            self.fail("541$d", text, "the date of acquisition is in the future")
+            self.fail("541$d", text, msg("the date of acquisition is in the future"))
         return donor, donated_on
 
     def _holdings(self, record: Record) -> dict[str, int]:
@@ -465,7 +513,7 @@ class _RecordMapper:
         fields = record.get_fields("852")
         if not fields:
             if self.default_library is None:
-                self.fail("852", None, "no 852 holdings and no --library given")
+                self.fail("852", None, msg("no 852 holdings and no --library given"))
             elif self.default_library.strip().upper() not in self.libraries:
                 self._unknown_library(self.default_library)
             else:
@@ -482,15 +530,25 @@ class _RecordMapper:
                 holdings[library] = holdings.get(library, 0) + copies
         for library, copies in holdings.items():
             if copies > MAX_COPIES:
-                self.fail("852", str(copies), f"more than {MAX_COPIES} copies for {library}")
+                self.fail(
+                    "852",
+                    str(copies),
+                    msg("more than %(n)s copies for %(library)s", n=MAX_COPIES, library=library),
+                )
         return holdings
 
     def _unknown_library(self, code: str) -> None:
         known = ", ".join(sorted(self.libraries))
         if code:
-            self.fail("852$b", code, f"unknown library code in 852 $b/$a; known: {known}")
+            self.fail(
+                "852$b",
+                code,
+                msg("unknown library code in 852 $b/$a; known: %(codes)s", codes=known),
+            )
         else:
-            self.fail("852$b", "", f"852 names no library in $b or $a; known: {known}")
+            self.fail(
+                "852$b", "", msg("852 names no library in $b or $a; known: %(codes)s", codes=known)
+            )
 
     def _copies(self, field: Field) -> int | None:
         for code in "t9":
@@ -498,7 +556,9 @@ class _RecordMapper:
             if value:
                 if not value.isdigit() or not 1 <= int(value) <= MAX_COPIES:
                     self.fail(
-                        f"852${code}", value, f"not a number of copies from 1 to {MAX_COPIES}"
+                        f"852${code}",
+                        value,
+                        msg("not a number of copies from 1 to %(max)s", max=MAX_COPIES),
                     )
                     return None
                 return int(value)
@@ -520,9 +580,9 @@ def parse_marc(
     every problem, each with its 1-based record number in `line`."""
     today = today or date.today()
     if not data.strip():
-        raise CatalogFileError([Problem(source, None, None, None, "the file is empty")])
+        raise CatalogFileError([Problem(source, None, None, None, msg("the file is empty"))])
     if data.startswith(b"PK\x03\x04"):
-        message = (
+        message = msg(
             "this is a spreadsheet or zip file (.xlsx?), not MARC: export the records as "
             "MARC 21 (.mrc) or MARCXML (.xml), or save the sheet as Catalog CSV"
         )
@@ -532,8 +592,10 @@ def parse_marc(
     else:
         records, problems = _read_iso2709(data, source)
     if not records and not problems:
-        message = "no MARC records found" + (
-            " (MARCXML needs <record> elements)" if _looks_like_xml(data) else ""
+        message = (
+            msg("no MARC records found (MARCXML needs <record> elements)")
+            if _looks_like_xml(data)
+            else msg("no MARC records found")
         )
         problems.append(Problem(source, None, None, None, message))
     parsed = ParsedFile(source, hashlib.sha256(data).hexdigest())
@@ -542,7 +604,7 @@ def parse_marc(
         rows = mapper.map(record)
         problems.extend(mapper.problems)
         parsed.rows.extend(rows)
-    problems.extend(_check_consistency(parsed.rows, source))
+    problems.extend(check_consistency(parsed.rows, source))
     if problems:
         problems.sort(key=lambda p: p.line or 0)
         raise CatalogFileError(problems)

@@ -1,5 +1,9 @@
 """The catalog's tables (SQLAlchemy Core).
 
+The schema is changed only by migrations (portal/catalog/migrations/versions), each frozen
+once released; tests/catalog/test_migrations.py holds these tables and the migrations to the
+same result.
+
 The holdings ledger (`holding_events`) is the history and never loses a row; `holdings` is
 its running total per record and library, kept in the same transaction as each event so
 readers get current copies with one indexed lookup (and `portal check` can verify it).
@@ -23,23 +27,12 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-LANGUAGES = ("az", "kk", "tr", "ru", "en")
-
 metadata = MetaData()
-
-schema_migrations = Table(
-    "schema_migrations",
-    metadata,
-    Column("version", Integer, primary_key=True),
-    Column("name", String(200), nullable=False),
-    Column("applied_at", DateTime, nullable=False),
-)
 
 districts = Table(
     "districts",
     metadata,
     Column("code", String(16), primary_key=True),
-    *(Column(f"name_{lang}", String(200), nullable=False) for lang in LANGUAGES),
 )
 
 libraries = Table(
@@ -48,7 +41,6 @@ libraries = Table(
     Column("code", String(16), primary_key=True),
     Column("kind", String(40), nullable=False),
     Column("district", String(16), ForeignKey("districts.code"), nullable=False),
-    *(Column(f"name_{lang}", String(300), nullable=False) for lang in LANGUAGES),
     Column("address", String(300), nullable=False, default=""),
     Column("latitude", Float),
     Column("longitude", Float),
@@ -58,7 +50,20 @@ donors = Table(
     "donors",
     metadata,
     Column("code", String(80), primary_key=True),
-    *(Column(f"name_{lang}", String(300), nullable=False) for lang in LANGUAGES),
+)
+
+NAMED_KINDS = ("district", "library", "donor")
+
+# The names of districts, libraries and donors: one row per language, so that a new portal
+# language needs rows, not a migration.
+names = Table(
+    "names",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("code", String(80), primary_key=True),
+    Column("lang", String(8), primary_key=True),
+    Column("name", String(300), nullable=False),
+    CheckConstraint(f"kind IN {NAMED_KINDS!r}", name="ck_name_kind"),
 )
 
 records = Table(

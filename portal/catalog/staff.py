@@ -1,50 +1,113 @@
-"""What staff do to the catalog: receive, withdraw and transfer copies, correct records,
-manage libraries. Each is one transaction with its audit entry, checked against the
-user's role on the server, then one index update of the records it touched."""
+"""What staff do to the catalog: the service layer the web pages and the command line call.
+
+Each action checks the user's permission (permissions.can), validates its input by the same
+rules as an import, runs as one transaction with its audit entry, then updates the index of
+the records it touched. Failures are domain errors (portal/errors.py) with a message for the
+user; nothing here knows about HTTP.
+"""
 
 from __future__ import annotations
 
+import io
+import json
+import secrets
+import time
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from sqlalchemy import insert, select, update
 
-from portal.catalog import models
+from portal import languages, limits
+from portal.catalog import accounts, audit, models, records, reference
 from portal.catalog.accounts import User
 from portal.catalog.audit import record_action
 from portal.catalog.catalog import Catalog
-from portal.catalog.db import writing
-from portal.catalog.holdings import HoldingsError, apply_event, expect_version
+from portal.catalog.csvformat import (
+    CatalogFileError,
+    check_copies,
+    check_date,
+    write_catalog_csv,
+)
+from portal.catalog.db import STAFF_WAIT_SECONDS, writing
+from portal.catalog.holdings import apply_event, expect_version, holding_versions
+from portal.catalog.permissions import require
+from portal.errors import Conflict, Forbidden, InvalidInput, NotFound, msg, pmsg
 
 WITHDRAWAL_REASONS = ("lost", "damaged", "outdated")
-MAX_COPIES = 100_000
-LIBRARY_FIELDS = ("kind", "district", "address", "latitude", "longitude") + tuple(
-    f"name_{lang}" for lang in models.LANGUAGES
-)
-RECORD_FIELDS = ("title", "publisher", "year", "work")
+MAX_COPIES = limits.MAX_COPIES
+LIBRARY_KINDS = {
+    "national": pmsg("library kind", "national library"),
+    "district-central": pmsg("library kind", "district central library"),
+    "branch": pmsg("library kind", "branch library"),
+    "school": pmsg("library kind", "school library"),
+    "other": pmsg("library kind", "other library"),
+}
+LIBRARY_FIELDS = ("kind", "district", "address", "latitude", "longitude")
 
 
-class PermissionDenied(Exception):
-    """The signed-in user's role does not allow this action."""
+def _copies(value: int | str) -> int:
+    try:
+        return check_copies(value)
+    except InvalidInput as problem:
+        raise InvalidInput(msg("Copies: %(reason)s", reason=problem.message)) from None
 
 
-def _require_holdings(user: User, library: str) -> None:
-    if not user.can_edit_holdings(library):
-        raise PermissionDenied(f"{user.name} may not change the holdings of {library}")
+_UNKNOWN = {
+    "records": msg("There is no record %(value)s."),
+    "libraries": msg("There is no library %(value)s."),
+    "donors": msg("There is no donor %(value)s."),
+    "districts": msg("There is no district %(value)s."),
+}
 
 
-def _require_coordinator(user: User) -> None:
-    if not user.is_coordinator:
-        raise PermissionDenied(f"{user.name} is not a coordinator")
+def unknown(table: str, value: str) -> NotFound:
+    return NotFound(replace(_UNKNOWN[table], params={"value": value}))
 
 
-def _check_copies(copies: int) -> None:
-    if not 1 <= copies <= MAX_COPIES:
-        raise HoldingsError(f"copies must be a whole number from 1 to {MAX_COPIES}")
-
-
-def _known(conn, table, column, value, what: str) -> None:
+def _known(conn, column, value) -> None:
     if not conn.execute(select(column).where(column == value)).first():
-        raise HoldingsError(f"unknown {what} {value!r}")
+        raise unknown(column.table.name, value)
+
+
+# --- holdings -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HoldingRow:
+    record: dict | None
+    copies: int
+    version: int
+    elsewhere: int
+
+
+def holdings_page(catalog: Catalog, user: User, library: str, ids: list[str]) -> list[HoldingRow]:
+    """A library's holdings of these records for its staff list: the records, the copies
+    here and elsewhere and each holding's version, in three queries whatever the page size."""
+    require(user, "holdings.view", library)
+    found = catalog.records(ids)
+    held = catalog.holdings(ids)
+    with catalog.engine.connect() as conn:
+        versions = holding_versions(conn, ids, library)
+    rows = []
+    for record_id in ids:
+        copies, version = versions.get(record_id, (0, 0))
+        everywhere = sum(h["copies"] for h in held.get(record_id, []))
+        rows.append(HoldingRow(found.get(record_id), copies, version, everywhere - copies))
+    return rows
+
+
+def holding(catalog: Catalog, user: User, record_id: str, library: str) -> tuple[dict, int, int]:
+    """(record, copies, version) of one holding, for its staff page."""
+    require(user, "holdings.view", library)
+    record = (
+        catalog.records([record_id]).get(record_id) if limits.valid_record_id(record_id) else None
+    )
+    if record is None:
+        raise unknown("records", record_id)
+    with catalog.engine.connect() as conn:
+        copies, version = holding_versions(conn, [record_id], library).get(record_id, (0, 0))
+    return record, copies, version
 
 
 def receive(
@@ -52,20 +115,24 @@ def receive(
     user: User,
     record_id: str,
     library: str,
-    copies: int,
+    copies: int | str,
     version: int,
     donor: str | None = None,
-    received_on: date | None = None,
+    received_on: date | str | None = None,
 ) -> int:
     """Copies received by a library (a donation event)."""
-    _require_holdings(user, library)
-    _check_copies(copies)
+    require(user, "holdings.edit", library)
+    copies = _copies(copies)
     now = datetime.now(UTC)
-    with writing(catalog.engine) as conn:
-        _known(conn, models.records, models.records.c.id, record_id, "record")
-        _known(conn, models.libraries, models.libraries.c.code, library, "library")
+    if isinstance(received_on, str):
+        received_on = check_date(received_on, now.date()) if received_on else None
+    elif received_on is not None and received_on > now.date():
+        raise InvalidInput(msg("date is in the future"))
+    with writing(catalog.engine, STAFF_WAIT_SECONDS) as conn:
+        _known(conn, models.records.c.id, record_id)
+        _known(conn, models.libraries.c.code, library)
         if donor:
-            _known(conn, models.donors, models.donors.c.code, donor, "donor")
+            _known(conn, models.donors.c.code, donor)
         before = expect_version(conn, record_id, library, version)
         after = apply_event(
             conn,
@@ -97,17 +164,17 @@ def withdraw(
     user: User,
     record_id: str,
     library: str,
-    copies: int,
+    copies: int | str,
     reason: str,
     version: int,
 ) -> int:
     """Copies taken off the shelves for good (lost, damaged, outdated)."""
-    _require_holdings(user, library)
-    _check_copies(copies)
+    require(user, "holdings.edit", library)
+    copies = _copies(copies)
     if reason not in WITHDRAWAL_REASONS:
-        raise HoldingsError(f"reason must be one of {', '.join(WITHDRAWAL_REASONS)}")
+        raise InvalidInput(msg("Choose why the copies are withdrawn."))
     now = datetime.now(UTC)
-    with writing(catalog.engine) as conn:
+    with writing(catalog.engine, STAFF_WAIT_SECONDS) as conn:
         before = expect_version(conn, record_id, library, version)
         after = apply_event(
             conn,
@@ -139,17 +206,17 @@ def transfer(
     record_id: str,
     source: str,
     target: str,
-    copies: int,
+    copies: int | str,
     version: int,
 ) -> tuple[int, int]:
     """Move copies from one library to another: two ledger events in one transaction."""
-    _require_holdings(user, source)
-    _check_copies(copies)
+    require(user, "holdings.edit", source)
+    copies = _copies(copies)
     if source == target:
-        raise HoldingsError("a transfer needs two different libraries")
+        raise InvalidInput(msg("A transfer needs two different libraries."))
     now = datetime.now(UTC)
-    with writing(catalog.engine) as conn:
-        _known(conn, models.libraries, models.libraries.c.code, target, "library")
+    with writing(catalog.engine, STAFF_WAIT_SECONDS) as conn:
+        _known(conn, models.libraries.c.code, target)
         before = expect_version(conn, record_id, source, version)
         left = apply_event(
             conn,
@@ -186,72 +253,266 @@ def transfer(
     return left, arrived
 
 
+# --- records and libraries (coordinators) --------------------------------------------------
+
+EDITABLE_RECORD_FIELDS = tuple(f.name for f in records.FIELDS if f.editable)
+
+
+def record_for_edit(catalog: Catalog, user: User, record_id: str) -> dict:
+    require(user, "records.edit")
+    found = (
+        catalog.records([record_id]).get(record_id) if limits.valid_record_id(record_id) else None
+    )
+    if found is None:
+        raise unknown("records", record_id)
+    return found
+
+
 def update_record(
-    catalog: Catalog, user: User, record_id: str, changes: dict, version: int
+    catalog: Catalog, user: User, record_id: str, changes: dict[str, str], version: int
 ) -> None:
-    """Coordinators correct bibliographic data (title, publisher, year, work)."""
-    _require_coordinator(user)
-    changes = {k: v for k, v in changes.items() if k in RECORD_FIELDS}
-    if "title" in changes and not str(changes["title"]).strip():
-        raise HoldingsError("a record needs a title")
-    with writing(catalog.engine) as conn:
-        row = conn.execute(select(models.records).where(models.records.c.id == record_id)).first()
-        if row is None:
-            raise HoldingsError(f"unknown record {record_id!r}")
-        if row.version != version:
-            raise HoldingsError("this record changed meanwhile; reload and try again")
-        before = {k: getattr(row, k) for k in changes}
-        conn.execute(
-            update(models.records)
-            .where(models.records.c.id == record_id)
-            .values(**changes, version=row.version + 1, updated_at=datetime.now(UTC))
+    """A coordinator's correction of a record, each value checked as an import checks it."""
+    require(user, "records.edit")
+    with writing(catalog.engine, STAFF_WAIT_SECONDS) as conn:
+        row = (
+            conn.execute(select(models.records).where(models.records.c.id == record_id))
+            .mappings()
+            .first()
         )
+        if row is None:
+            raise unknown("records", record_id)
+        current = records.Record.from_row(row)
+        edited = records.edit(current, changes)
+        values = {k: v for k, v in edited.values().items() if row[k] != v}
+        if not values:
+            return
+        result = conn.execute(
+            update(models.records)
+            .where(models.records.c.id == record_id, models.records.c.version == version)
+            .values(**values, version=row["version"] + 1, updated_at=datetime.now(UTC))
+        )
+        if result.rowcount != 1:
+            raise Conflict(
+                msg("This record changed meanwhile; nothing was saved. Reload and try again.")
+            )
         record_action(
-            conn, user.name, "record.update", f"record {record_id}", None, before, changes
+            conn,
+            user.name,
+            "record.update",
+            f"record {record_id}",
+            None,
+            {k: row[k] for k in values},
+            values,
         )
     catalog.reindex_records([record_id])
 
 
-def save_library(catalog: Catalog, user: User, code: str, fields: dict) -> bool:
-    """Coordinators add a library or edit one; returns True if it was new."""
-    _require_coordinator(user)
-    fields = {k: v for k, v in fields.items() if k in LIBRARY_FIELDS}
-    if not code.isalnum() or not 2 <= len(code) <= 16 or code != code.upper():
-        raise HoldingsError("a library code is 2-16 capital letters or digits")
-    with writing(catalog.engine) as conn:
-        if "district" in fields:
-            _known(conn, models.districts, models.districts.c.code, fields["district"], "district")
-        row = conn.execute(select(models.libraries).where(models.libraries.c.code == code)).first()
+def _library_values(fields: dict[str, str]) -> dict:
+    """Library settings as typed -> checked values (InvalidInput names the first bad one)."""
+    values: dict = {}
+    if "kind" in fields:
+        if fields["kind"] not in LIBRARY_KINDS:
+            raise InvalidInput(
+                msg("Kind must be one of %(kinds)s.", kinds=", ".join(LIBRARY_KINDS))
+            )
+        values["kind"] = fields["kind"]
+    if "district" in fields:
+        values["district"] = fields["district"].strip().upper()
+    if "address" in fields:
+        values["address"] = records.clean_text(fields["address"])
+        records.check_length(values["address"])
+    for key, low, high in (("latitude", -90.0, 90.0), ("longitude", -180.0, 180.0)):
+        if key not in fields:
+            continue
+        raw = str(fields[key]).strip()
+        if not raw:
+            values[key] = None
+            continue
+        try:
+            number = float(raw)
+        except ValueError:
+            number = float("nan")
+        if not low <= number <= high:  # also refuses nan and infinities
+            raise InvalidInput(
+                msg(
+                    "%(field)s must be a number from %(low)s to %(high)s",
+                    field=key,
+                    low=low,
+                    high=high,
+                )
+            )
+        values[key] = number
+    return values
+
+
+def save_library(
+    catalog: Catalog, user: User, code: str, fields: dict[str, str], names: dict[str, str]
+) -> bool:
+    """Coordinators add a library or edit one (settings and names); True if it was new."""
+    require(user, "libraries.edit")
+    code = code.strip().upper()
+    if not limits.LIBRARY_CODE.fullmatch(code):
+        raise InvalidInput(msg("A library code is 2-16 capital letters or digits."))
+    values = _library_values(fields)
+    names = {lang: records.clean_text(n) for lang, n in names.items() if lang in languages.CODES}
+    for name in names.values():
+        records.check_length(name)
+    with writing(catalog.engine, STAFF_WAIT_SECONDS) as conn:
+        if "district" in values:
+            _known(conn, models.districts.c.code, values["district"])
+        row = (
+            conn.execute(select(models.libraries).where(models.libraries.c.code == code))
+            .mappings()
+            .first()
+        )
+        held: list[str] = []
         if row is None:
-            missing = [k for k in LIBRARY_FIELDS if k.startswith("name_") and not fields.get(k)]
-            if missing or not fields.get("district"):
-                raise HoldingsError("a new library needs a district and a name in every language")
+            if not values.get("district") or not all(names.get(c) for c in languages.CODES):
+                raise InvalidInput(
+                    msg("A new library needs a district and a name in every language.")
+                )
             conn.execute(
                 insert(models.libraries).values(
-                    code=code, kind=fields.get("kind") or "branch", **fields
+                    code=code,
+                    kind=values.pop("kind", "branch"),
+                    address=values.pop("address", ""),
+                    **values,
                 )
             )
-            record_action(conn, user.name, "library.add", f"library {code}", code, None, fields)
-        else:
-            before = {k: getattr(row, k) for k in fields}
-            conn.execute(
-                update(models.libraries).where(models.libraries.c.code == code).values(**fields)
-            )
+            reference.set_names(conn, "library", code, names)
             record_action(
-                conn, user.name, "library.update", f"library {code}", code, before, fields
+                conn, user.name, "library.add", f"library {code}", code, None, {**values, **names}
             )
-            held = (
+        else:
+            before = {k: row[k] for k in values}
+            if values:
                 conn.execute(
-                    select(models.holdings.c.record_id).where(models.holdings.c.library == code)
+                    update(models.libraries)
+                    .where(models.libraries.c.code == code)
+                    .values(**values)
                 )
-                .scalars()
-                .all()
+            reference.set_names(conn, "library", code, {k: v for k, v in names.items() if v})
+            record_action(
+                conn,
+                user.name,
+                "library.update",
+                f"library {code}",
+                code,
+                before,
+                {**values, **names},
             )
+            if "district" in values and values["district"] != row["district"]:
+                held = list(
+                    conn.execute(
+                        select(models.holdings.c.record_id).where(models.holdings.c.library == code)
+                    ).scalars()
+                )
     catalog.forget_reference_data()
-    if row is None:
-        return True
-    if before.get("district", fields.get("district")) != fields.get(
-        "district", before.get("district")
-    ):
+    if held:
         catalog.reindex_records(held)  # the district facet of those records changed
-    return False
+    return row is None
+
+
+# --- imports (coordinators) ----------------------------------------------------------------
+
+UPLOAD_TTL_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class Preview:
+    name: str
+    report: object | None  # ImportReport when the file can be imported
+    problems: list  # csvformat.Problem when it cannot
+    token: str | None  # confirms the import of exactly this file
+
+
+def _upload_folder(data_dir: Path) -> Path:
+    folder = data_dir / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    for old in folder.iterdir():  # uploads never confirmed expire
+        if now - old.stat().st_mtime > UPLOAD_TTL_SECONDS:
+            old.unlink(missing_ok=True)
+    return folder
+
+
+def preview_import(
+    catalog: Catalog,
+    user: User,
+    data_dir: Path,
+    name: str,
+    data: bytes,
+    library: str | None,
+) -> Preview:
+    """Check an uploaded file and report what importing it would change; nothing is written
+    to the catalog. A file that can be imported is kept for `confirm_import`."""
+    require(user, "imports.run")
+    name = Path(name).name[:120]
+    try:
+        report = catalog.import_files([(name, data)], user.name, True, library)
+    except CatalogFileError as error:
+        return Preview(name, None, error.problems, None)
+    token = secrets.token_urlsafe(24)
+    folder = _upload_folder(data_dir)
+    (folder / f"{token}.data").write_bytes(data)
+    meta = {"name": name, "library": library, "user": user.id, "at": datetime.now(UTC).isoformat()}
+    (folder / f"{token}.json").write_text(json.dumps(meta))
+    return Preview(name, report, [], token)
+
+
+def confirm_import(catalog: Catalog, user: User, data_dir: Path, token: str) -> Preview:
+    """Import a previewed file (the same user's, not yet expired)."""
+    require(user, "imports.run")
+    expired = NotFound(msg("This upload has expired; upload the file again."))
+    if not token.replace("-", "").replace("_", "").isalnum():
+        raise expired
+    folder = _upload_folder(data_dir)
+    meta_path, data_path = folder / f"{token}.json", folder / f"{token}.data"
+    if not meta_path.exists() or not data_path.exists():
+        raise expired
+    meta = json.loads(meta_path.read_text())
+    if meta["user"] != user.id:
+        raise Forbidden(msg("Your account may not do this."))
+    try:
+        report = catalog.import_files(
+            [(meta["name"], data_path.read_bytes())], user.name, False, meta["library"]
+        )
+    except CatalogFileError as error:
+        return Preview(meta["name"], None, error.problems, None)
+    finally:
+        meta_path.unlink(missing_ok=True)
+        data_path.unlink(missing_ok=True)
+    return Preview(meta["name"], report, [], None)
+
+
+def library_export(catalog: Catalog, user: User, library: str) -> str:
+    """A library's donations as Catalog CSV (its own staff and coordinators)."""
+    require(user, "holdings.view", library)
+    stream = io.StringIO()
+    write_catalog_csv((row for row in catalog.export_rows() if row["library"] == library), stream)
+    return stream.getvalue()
+
+
+# --- accounts and the audit log --------------------------------------------------------------
+
+
+def users(catalog: Catalog, user: User) -> list[User]:
+    require(user, "users.manage")
+    return accounts.list_users(catalog.engine)
+
+
+def disable_user(catalog: Catalog, user: User, name: str) -> None:
+    require(user, "users.manage")
+    if name == user.name:
+        raise Conflict(msg("You cannot disable your own account."))
+    accounts.disable_user(catalog.engine, name, actor=user.name)
+
+
+def audit_entries(
+    catalog: Catalog, user: User, library: str | None, actor: str | None, action: str | None
+) -> list[audit.AuditEntry]:
+    """The audit log, newest first; a librarian reads their own library's entries only."""
+    if user.role == "librarian":
+        library = user.library
+    require(user, "audit.view", library)
+    return audit.entries(catalog.engine, library=library, actor=actor, action=action)

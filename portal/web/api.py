@@ -6,33 +6,38 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from portal.web.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from portal import limits
+from portal.catalog.staff import unknown
+from portal.errors import NotFound, PortalError, msg
+from portal.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, translations
 from portal.web.presenters import Presenter
-from portal.web.search import BadRequest, search_request
-
-RECORD_ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
-
-
-def error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"status": status, "message": message}}, status_code=status)
+from portal.web.search import search_request
+from portal.web.templating import url_path
 
 
-def _lang(request: Request) -> str:
+def ui_language(request: Request) -> str:
+    """The language of names and messages in an API answer (`ui_lang`, default az)."""
     lang = request.query_params.get("ui_lang", DEFAULT_LANGUAGE)
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
 
+def error(request: Request, problem: PortalError) -> JSONResponse:
+    """A domain error as JSON, its message in the request's `ui_lang`."""
+    message = problem.translate(translations(ui_language(request)))
+    return JSONResponse(
+        {"error": {"status": problem.status, "message": message}}, status_code=problem.status
+    )
+
+
 def _presenter(request: Request) -> Presenter:
-    return Presenter(request.app.state.catalog, _lang(request))
+    return Presenter(request.app.state.catalog, ui_language(request))
 
 
 def api_search(request: Request) -> JSONResponse:
-    try:
-        search = search_request(request.query_params, _lang(request))
-    except BadRequest as problem:
-        return error(400, str(problem))
+    search = search_request(request.query_params, ui_language(request))
     result = request.app.state.catalog.index.search(search)
     presenter = _presenter(request)
+    base = url_path(request, "api_search")
     return JSONResponse(
         {
             "query": result.text,
@@ -41,28 +46,31 @@ def api_search(request: Request) -> JSONResponse:
             "per_page": result.per_page,
             "results": presenter.results(result),
             "facets": {
-                name: [
-                    {"value": f["value"], "count": f["count"], "label": f["label"]} for f in facets
+                facet.name: [
+                    {
+                        "value": v.value,
+                        "count": v.count,
+                        "label": v.label,
+                        "selected": v.selected,
+                        "url": v.toggle_url,
+                    }
+                    for v in values
                 ]
-                for name, facets in presenter.facets(result).items()
+                for facet, values in presenter.facets(result, request.query_params, base)
             },
             "suggestion": result.suggestion,
         }
     )
 
 
-def valid_id(value: str) -> bool:
-    return 0 < len(value) <= 64 and set(value) <= RECORD_ID_CHARS and ".." not in value
-
-
 def api_record(request: Request) -> JSONResponse:
     record_id = request.path_params["record_id"]
-    if not valid_id(record_id):  # such an id cannot exist
-        return error(404, "no record with that id (ids are letters, digits, '-', '_', '.')")
+    if not limits.valid_record_id(record_id):  # such an id cannot exist
+        raise NotFound(msg("No record has that id: ids are %(rule)s.", rule=limits.RECORD_ID_RULE))
     catalog = request.app.state.catalog
     record = catalog.records([record_id]).get(record_id)
     if record is None:
-        return error(404, f"no record with id {record_id!r}")
+        raise unknown("records", record_id)
     presenter = _presenter(request)
     body = presenter.record(record, catalog.holdings([record_id]).get(record_id, []))
     editions = catalog.editions(record["work"], exclude=record_id)
@@ -86,23 +94,21 @@ def api_suggest(request: Request) -> JSONResponse:
 
 
 def api_libraries(request: Request) -> JSONResponse:
-    presenter = _presenter(request)
-    codes = [row["code"] for row in request.app.state.catalog.libraries()]
-    return JSONResponse({"libraries": [presenter.library(code) for code in codes]})
+    return JSONResponse({"libraries": _presenter(request).libraries()})
 
 
 def api_library(request: Request) -> JSONResponse:
     code = request.path_params["code"].upper()
     catalog = request.app.state.catalog
     if code not in catalog.library_codes():
-        return error(404, f"no library with code {code[:16]!r}")
+        raise unknown("libraries", code[:16])
     return JSONResponse(_presenter(request).library(code))
 
 
 routes = [
-    Route("/api/v1/search", api_search),
-    Route("/api/v1/records/{record_id}", api_record),
-    Route("/api/v1/suggest", api_suggest),
-    Route("/api/v1/libraries", api_libraries),
-    Route("/api/v1/libraries/{code}", api_library),
+    Route("/api/v1/search", api_search, name="api_search"),
+    Route("/api/v1/records/{record_id}", api_record, name="api_record"),
+    Route("/api/v1/suggest", api_suggest, name="api_suggest"),
+    Route("/api/v1/libraries", api_libraries, name="api_libraries"),
+    Route("/api/v1/libraries/{code}", api_library, name="api_library"),
 ]

@@ -23,15 +23,18 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from index.store import IndexUnavailable
+from portal import limits
 from portal.catalog.catalog import Catalog
-from portal.config import REPO_ROOT, Settings
+from portal.config import Settings
+from portal.errors import NotSignedIn, PortalError, msg
+from portal.resources import STATIC
 from portal.web import api, feeds, openapi, pages, staff
-from portal.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, compile_catalogs, load_locale_data
-from portal.web.templating import compile_templates, render
+from portal.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, load_locale_data
+from portal.web.templating import compile_templates, render, url_path
 
 log = logging.getLogger("portal")
 
-MAX_URL_BYTES = 4096
+MAX_URL_BYTES = limits.MAX_URL_BYTES
 SESSION_SECONDS = 8 * 3600
 
 SECURITY_HEADERS = {
@@ -79,28 +82,46 @@ def _lang_of(request: Request) -> str:
     return first if first in LANGUAGES else DEFAULT_LANGUAGE
 
 
-async def http_error(request: Request, exc: HTTPException) -> Response:
+# Starlette's own answers (no such route, a method a route does not take), in our words.
+HTTP_MESSAGES = {
+    404: msg("Page not found"),
+    405: msg("This address does not take that kind of request."),
+}
+
+
+def error_page(request: Request, problem: PortalError) -> Response:
+    """A domain error as a page in the reader's language, or as JSON under /api/."""
     if request.url.path.startswith("/api/"):
-        return api.error(exc.status_code, exc.detail or "not found")
+        return api.error(request, problem)
     lang = _lang_of(request)
-    if exc.status_code == 401:
-        return RedirectResponse(f"/{lang}/staff/sign-in", status_code=303)
-    message = exc.detail if exc.status_code not in (404, 500) else None
-    return render(
-        request,
-        "error.html",
-        lang,
-        {"status": exc.status_code, "message": message},
-        status=exc.status_code,
+    if isinstance(problem, NotSignedIn):
+        return RedirectResponse(url_path(request, "sign_in", lang=lang), status_code=303)
+    context = {"status": problem.status, "message": problem.message}
+    return render(request, "error.html", lang, context, status=problem.status)
+
+
+async def portal_error(request: Request, exc: PortalError) -> Response:
+    return error_page(request, exc)
+
+
+async def http_error(request: Request, exc: HTTPException) -> Response:
+    problem = PortalError(
+        HTTP_MESSAGES.get(exc.status_code, msg("This request cannot be answered."))
     )
+    problem.status = exc.status_code
+    return error_page(request, problem)
+
+
+class IndexRebuilding(PortalError):
+    status = 503
 
 
 async def index_unavailable(request: Request, exc: IndexUnavailable) -> Response:
     """While the index is rebuilt, readers get a clear notice (503), never a stack trace."""
-    message = "The search index is being rebuilt from the catalog; please try again shortly."
-    if request.url.path.startswith("/api/"):
-        return api.error(503, message)
-    response = render(request, "error.html", _lang_of(request), {"status": 503}, status=503)
+    problem = IndexRebuilding(
+        msg("The search index is being rebuilt from the catalog; please try again shortly.")
+    )
+    response = error_page(request, problem)
     response.headers["retry-after"] = "30"
     return response
 
@@ -130,9 +151,9 @@ def repair_index_in_background(catalog: Catalog, data_dir: Path) -> threading.Th
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
-    if request.url.path.startswith("/api/"):
-        return api.error(500, "internal error")
-    return render(request, "error.html", _lang_of(request), {"status": 500}, status=500)
+    problem = PortalError(msg("Something went wrong on our side; please try again."))
+    problem.status = 500
+    return error_page(request, problem)
 
 
 def create_app(
@@ -145,7 +166,6 @@ def create_app(
     if settings is None and catalog is not None:
         settings = Settings(data_dir=catalog.index.path.parent, database_url=None)
     settings = settings or Settings.from_env()
-    compile_catalogs()
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
@@ -165,10 +185,10 @@ def create_app(
         *api.routes,
         *openapi.routes,
         *feeds.routes,
-        Mount("/static", StaticFiles(directory=str(REPO_ROOT / "static")), name="static"),
+        Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
         *staff.routes,
         *pages.routes,
-        Route("/{rest:path}", pages.root),
+        Route("/{rest:path}", pages.root, name="elsewhere"),
     ]
     app = Starlette(
         routes=routes,
@@ -184,6 +204,7 @@ def create_app(
             ),
         ],
         exception_handlers={
+            PortalError: portal_error,
             HTTPException: http_error,
             IndexUnavailable: index_unavailable,
             500: server_error,

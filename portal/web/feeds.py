@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from portal.errors import NotFound, msg
 from portal.web.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from portal.web.presenters import Presenter
-from portal.web.templating import environment, path_language
+from portal.web.templating import environment, path_language, url_builder
 
 ATOM = "application/atom+xml; charset=utf-8"
 OPENSEARCH = "application/opensearchdescription+xml; charset=utf-8"
@@ -25,7 +25,9 @@ def opensearch(request: Request) -> Response:
     lang = request.query_params.get("lang", DEFAULT_LANGUAGE)
     lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
     xml = (
-        environment(lang).get_template("opensearch.xml").render(base=_base_url(request), lang=lang)
+        environment(lang)
+        .get_template("opensearch.xml")
+        .render(base=_base_url(request), lang=lang, url=url_builder(request, lang))
     )
     return Response(xml, media_type=OPENSEARCH)
 
@@ -38,7 +40,7 @@ def arrivals_feed(request: Request) -> Response:
     if code is not None:
         code = code.upper()
         if code not in catalog.library_codes():
-            raise HTTPException(404)
+            raise NotFound(msg("Page not found"))
     arrivals = catalog.newest_arrivals(code, limit=50)
     records = catalog.records(sorted({a["record_id"] for a in arrivals}))
     entries = []
@@ -60,6 +62,7 @@ def arrivals_feed(request: Request) -> Response:
         .render(
             base=_base_url(request),
             lang=lang,
+            url=url_builder(request, lang),
             library=presenter.library(code)["name"] if code else None,
             self_path=request.url.path,
             entries=entries,
@@ -70,7 +73,7 @@ def arrivals_feed(request: Request) -> Response:
 
 
 routes = [
-    Route("/opensearch.xml", opensearch),
-    Route("/{lang}/feed.atom", arrivals_feed),
-    Route("/{lang}/libraries/{code}/feed.atom", arrivals_feed),
+    Route("/opensearch.xml", opensearch, name="opensearch"),
+    Route("/{lang}/feed.atom", arrivals_feed, name="feed"),
+    Route("/{lang}/libraries/{code}/feed.atom", arrivals_feed, name="library_feed"),
 ]

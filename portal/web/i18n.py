@@ -1,7 +1,13 @@
-"""Portal languages: negotiation, gettext catalogs, and number/date formatting via Babel."""
+"""Portal languages on the web: negotiation, gettext catalogs, and number/date formatting.
+
+The languages themselves are listed once, in portal/languages.py. Catalogs are read from the
+package's `locales/<code>/LC_MESSAGES/messages.po` and compiled by Babel in memory when a
+worker first needs them: nothing is written next to the installed package.
+"""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from datetime import date
@@ -15,21 +21,15 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
-from portal.config import REPO_ROOT
+from portal import languages
+from portal.errors import Message
+from portal.resources import LOCALES
 
-LANGUAGES = ("az", "kk", "tr", "ru", "en")
-DEFAULT_LANGUAGE = "az"
-LOCALES_DIR = REPO_ROOT / "locales"
+LANGUAGES = languages.CODES
+DEFAULT_LANGUAGE = languages.DEFAULT
+LOCALES_DIR = LOCALES
 COOKIE = "lang"
-
-# Each language named in itself, for the language switcher.
-NATIVE_NAMES = {
-    "az": "azərbaycan",
-    "kk": "қазақ тілі",
-    "tr": "Türkçe",
-    "ru": "русский",
-    "en": "English",
-}
+NATIVE_NAMES = {language.code: language.native_name for language in languages.LANGUAGES}
 
 
 def parse_accept_language(header: str) -> list[str]:
@@ -69,21 +69,21 @@ def negotiate(cookie: str | None, accept_language: str | None) -> str:
     return str(found.language)
 
 
-def compile_catalogs(locales_dir: Path = LOCALES_DIR) -> list[Path]:
-    """Compile every messages.po whose .mo is missing or older; returns what was written."""
-    written = []
-    for po_path in sorted(locales_dir.glob("*/LC_MESSAGES/messages.po")):
-        mo_path = po_path.with_suffix(".mo")
-        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
-            continue
-        with po_path.open("rb") as po_file:
-            catalog = read_po(po_file, locale=po_path.parent.parent.name)
-        tmp = mo_path.with_suffix(".mo.tmp")
-        with tmp.open("wb") as mo_file:
-            write_mo(mo_file, catalog)
-        tmp.replace(mo_path)
-        written.append(mo_path)
-    return written
+def po_path(lang: str, locales_dir: Path = LOCALES_DIR) -> Path:
+    return locales_dir / lang / "LC_MESSAGES" / "messages.po"
+
+
+def compile_catalog(lang: str, locales_dir: Path = LOCALES_DIR) -> NullTranslations:
+    """A language's .po compiled by Babel in memory (NullTranslations if it has none)."""
+    path = po_path(lang, locales_dir)
+    if not path.exists():
+        return NullTranslations()
+    with path.open("rb") as po_file:
+        catalog = read_po(po_file, locale=lang)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(fp=buffer, domain="messages")
 
 
 _PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{\w*\}|</?[a-zA-Z][^>]*>")
@@ -94,8 +94,8 @@ def _marks(text: str) -> set[str]:
 
 
 class SafeTranslations:
-    """gettext/ngettext that fall back to the source text when a translation's placeholders
-    or tags do not match it, so a broken translation never breaks a page."""
+    """gettext and friends that fall back to the source text when a translation's
+    placeholders or tags do not match it, so a broken translation never breaks a page."""
 
     def __init__(self, catalog: NullTranslations):
         self.catalog = catalog
@@ -111,18 +111,24 @@ class SafeTranslations:
             return translated
         return singular if n == 1 else plural
 
-    def format(self, message: str, **values) -> str:
-        """Translate and fill in `%(name)s` values (Python code's counterpart of Jinja's)."""
-        translated = self.gettext(message)
-        try:
-            return translated % values if values else translated
-        except (KeyError, ValueError, TypeError):
-            return message % values
+    def pgettext(self, context: str, message: str) -> str:
+        translated = self.catalog.pgettext(context, message)
+        return translated if _marks(translated) == _marks(message) else message
+
+    def npgettext(self, context: str, singular: str, plural: str, n: int) -> str:
+        translated = self.catalog.npgettext(context, singular, plural, n)
+        if _marks(translated) <= _marks(plural) | _marks(singular):
+            return translated
+        return singular if n == 1 else plural
+
+    def translate(self, message: Message | str) -> str:
+        """A domain message in this language (plain strings are data: shown as they are)."""
+        return message.translate(self) if isinstance(message, Message) else message
 
 
 def catalog_complete(lang: str, locales_dir: Path = LOCALES_DIR) -> bool:
     """True if every message of a language is translated and none is fuzzy."""
-    path = locales_dir / lang / "LC_MESSAGES" / "messages.po"
+    path = po_path(lang, locales_dir)
     if not path.exists():
         return False
     with path.open("rb") as po_file:
@@ -144,13 +150,12 @@ def offered_languages() -> tuple[str, ...]:
     """
     if os.environ.get("PORTAL_OFFER_INCOMPLETE") == "1":
         return LANGUAGES
-    return tuple(lang for lang in LANGUAGES if lang == "en" or catalog_complete(lang))
+    return tuple(lang for lang in LANGUAGES if lang == languages.SOURCE or catalog_complete(lang))
 
 
 @cache
 def translations(lang: str) -> SafeTranslations:
-    found = Translations.load(str(LOCALES_DIR), [lang], domain="messages")
-    return SafeTranslations(found if isinstance(found, Translations) else NullTranslations())
+    return SafeTranslations(compile_catalog(lang))
 
 
 @cache
@@ -160,8 +165,9 @@ def _locale(lang: str) -> Locale:
 
 
 def load_locale_data() -> None:
-    """Load each portal language's CLDR data now (numbers, dates, language names)."""
+    """Load each portal language's catalog and CLDR data now (numbers, dates, names)."""
     for lang in LANGUAGES:
+        translations(lang)
         locale = _locale(lang)
         locale.decimal_formats, locale.date_formats, locale.languages  # noqa: B018
 
@@ -172,6 +178,10 @@ def format_number(value: int | float, lang: str) -> str:
 
 def format_day(value: date, lang: str) -> str:
     return format_date(value, format="long", locale=_locale(lang))
+
+
+def format_month(value: date, lang: str) -> str:
+    return format_date(value, "LLLL y", locale=_locale(lang))
 
 
 def language_name(code: str, lang: str) -> str:

@@ -6,7 +6,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from index.searcher import MAX_PER_PAGE, SORTS
+from index.searcher import SORTS
+from portal import limits
+from portal.web.facets import FACETS
 from portal.web.i18n import LANGUAGES
 
 STRING_LIST = {"type": "array", "items": {"type": "string"}}
@@ -124,11 +126,13 @@ COMPONENTS = {
     },
     "FacetValue": {
         "type": "object",
-        "required": ["value", "count"],
+        "required": ["value", "count", "label", "selected", "url"],
         "properties": {
             "value": {"type": "string"},
-            "count": {"type": "integer"},
+            "count": {"type": "integer", "minimum": 1},
             "label": {"type": "string"},
+            "selected": {"type": "boolean"},
+            "url": {"type": "string", "description": "this search with the value toggled"},
         },
     },
     "SearchResponse": {
@@ -138,13 +142,17 @@ COMPONENTS = {
             "query": {"type": "string"},
             "total": {"type": "integer", "minimum": 0},
             "page": {"type": "integer", "minimum": 1},
-            "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
+            "per_page": {"type": "integer", "minimum": 1, "maximum": limits.MAX_PER_PAGE},
             "results": {"type": "array", "items": {"$ref": "#/components/schemas/Record"}},
             "facets": {
                 "type": "object",
-                "additionalProperties": {
-                    "type": "array",
-                    "items": {"$ref": "#/components/schemas/FacetValue"},
+                "additionalProperties": False,
+                "properties": {
+                    facet.name: {
+                        "type": "array",
+                        "items": {"$ref": "#/components/schemas/FacetValue"},
+                    }
+                    for facet in FACETS
                 },
             },
             "suggestion": {**NULLABLE_STRING, "description": "did you mean"},
@@ -185,17 +193,22 @@ SEARCH_PARAMETERS = [
         "what the reader typed: plain text in any script (words beyond 256 characters "
         "are not searched); empty browses everything",
     ),
-    _query("language", "filter by record language (repeatable)"),
-    _query("library", "filter by library code (repeatable)"),
-    _query("district", "filter by district code (repeatable)"),
-    _query("donor", "filter by donor code (repeatable)"),
-    _query("subject", "filter by subject key (repeatable)"),
+    *(
+        _query(
+            facet.name,
+            f"filter by {facet.title} (repeatable; values of one facet are OR-ed, facets AND-ed)",
+            {"type": "array", "items": facet.schema, "maxItems": limits.MAX_FILTER_VALUES},
+        )
+        for facet in FACETS
+    ),
     _query("year_from", "first year", {"type": "integer", "minimum": 0, "maximum": 9999}),
     _query("year_to", "last year", {"type": "integer", "minimum": 0, "maximum": 9999}),
     _query("sort", "order of results", {"type": "string", "enum": list(SORTS)}),
-    _query("page", "page number", {"type": "integer", "minimum": 1, "maximum": 1000}),
+    _query("page", "page number", {"type": "integer", "minimum": 1, "maximum": limits.MAX_PAGE}),
     _query(
-        "per_page", "results per page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE}
+        "per_page",
+        "results per page",
+        {"type": "integer", "minimum": 1, "maximum": limits.MAX_PER_PAGE},
     ),
     UI_LANG,
 ]
@@ -258,4 +271,4 @@ def openapi(_request: Request) -> JSONResponse:
     return JSONResponse(DOCUMENT)
 
 
-routes = [Route("/api/v1/openapi.json", openapi)]
+routes = [Route("/api/v1/openapi.json", openapi, name="openapi")]

@@ -4,31 +4,29 @@ from __future__ import annotations
 
 from datetime import date
 from functools import partial
-from urllib.parse import urlencode
 
-from babel.dates import format_date
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from index import SearchRequest
-from portal import i18n_tools
-from portal.web.api import valid_id
+from portal import i18n_tools, limits
+from portal.errors import NotFound, msg
 from portal.web.charts import bar_chart
-from portal.web.i18n import COOKIE, LANGUAGES, format_number, negotiate
+from portal.web.i18n import COOKIE, LANGUAGES, format_month, format_number, negotiate
 from portal.web.presenters import Presenter
-from portal.web.search import FILTERS, BadRequest, holdings_request, pager, search_request
-from portal.web.templating import path_language, render
+from portal.web.search import holdings_request, pager, search_request
+from portal.web.templating import path_language, render, url_path
 
 PER_PAGE = 20
+PAGE_NOT_FOUND = msg("Page not found")
 
 
 def root(request: Request) -> Response:
     """`/` and any page without a language prefix: go to the reader's language."""
     rest = request.path_params.get("rest", "")
     if rest.split("/")[0] in (*LANGUAGES, "api", "static"):
-        raise HTTPException(404)  # a language page, API path or file that does not exist
+        raise NotFound(PAGE_NOT_FOUND)  # a language page, API path or file that does not exist
     lang = negotiate(request.cookies.get(COOKIE), request.headers.get("accept-language"))
     target = f"/{lang}/{rest}"
     if request.url.query:
@@ -45,31 +43,17 @@ def home(request: Request) -> Response:
         request,
         "home.html",
         lang,
-        {
-            "totals": catalog.totals(),
-            "newest": presenter.results(newest),
-        },
+        {"totals": catalog.totals(), "newest": presenter.results(newest)},
     )
 
 
 def search_page(request: Request) -> Response:
     lang = path_language(request)
-    try:
-        search = search_request(request.query_params, lang, PER_PAGE)
-    except BadRequest as problem:
-        return render(request, "error.html", lang, {"message": str(problem)}, status=400)
+    search = search_request(request.query_params, lang, PER_PAGE)
     catalog = request.app.state.catalog
     result = catalog.index.search(search)
     presenter = Presenter(catalog, lang)
-    params = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
-
-    def toggle_url(name: str, value: str) -> str:
-        pairs = [(k, v) for k, v in params if not (k == name and v == value)]
-        if (name, value) not in params:
-            pairs.append((name, value))
-        return f"/{lang}/search?" + urlencode(pairs)
-
-    active = {(name, v) for name in FILTERS for v in search.filters.get(name, [])}
+    base = url_path(request, "search", lang=lang)
     return render(
         request,
         "search.html",
@@ -78,10 +62,8 @@ def search_page(request: Request) -> Response:
             "search": search,
             "result": result,
             "results": presenter.results(result),
-            "facets": presenter.facets(result),
-            "active": active,
-            "toggle_url": toggle_url,
-            **pager(request.query_params, f"/{lang}/search?", result.total, search.per_page),
+            "facets": presenter.facets(result, request.query_params, base),
+            **pager(request.query_params, base, result.total, search.per_page),
         },
     )
 
@@ -89,12 +71,12 @@ def search_page(request: Request) -> Response:
 def record_page(request: Request) -> Response:
     lang = path_language(request)
     record_id = request.path_params["record_id"]
-    if not valid_id(record_id):
-        raise HTTPException(404)
     catalog = request.app.state.catalog
-    record = catalog.records([record_id]).get(record_id)
+    record = (
+        catalog.records([record_id]).get(record_id) if limits.valid_record_id(record_id) else None
+    )
     if record is None:
-        raise HTTPException(404)
+        raise NotFound(PAGE_NOT_FOUND)
     presenter = Presenter(catalog, lang)
     editions = catalog.editions(record["work"], exclude=record_id)
     held = catalog.holdings([record_id] + [e["id"] for e in editions])
@@ -115,8 +97,9 @@ def libraries_page(request: Request) -> Response:
     presenter = Presenter(catalog, lang)
     browse = catalog.index.search(SearchRequest(per_page=1))
     counts = {f.value: f.count for f in browse.facets.get("library", [])}
-    libraries = [presenter.library(row["code"]) for row in catalog.libraries()]
-    return render(request, "libraries.html", lang, {"libraries": libraries, "counts": counts})
+    return render(
+        request, "libraries.html", lang, {"libraries": presenter.libraries(), "counts": counts}
+    )
 
 
 def library_page(request: Request) -> Response:
@@ -124,15 +107,12 @@ def library_page(request: Request) -> Response:
     code = request.path_params["code"].upper()
     catalog = request.app.state.catalog
     if code not in catalog.library_codes():
-        raise HTTPException(404)
+        raise NotFound(PAGE_NOT_FOUND)
     presenter = Presenter(catalog, lang)
-    try:
-        search = search_request(request.query_params, lang, PER_PAGE)
-    except BadRequest as problem:
-        return render(request, "error.html", lang, {"message": str(problem)}, status=400)
+    search = search_request(request.query_params, lang, PER_PAGE)
     listing = holdings_request(request.query_params, search, code, PER_PAGE)
     result = catalog.index.search(listing)
-    base = f"/{lang}/libraries/{code}?"
+    base = url_path(request, "library", lang=lang, code=code)
     return render(
         request,
         "library.html",
@@ -141,10 +121,11 @@ def library_page(request: Request) -> Response:
             "library": presenter.library(code),
             "result": result,
             "results": presenter.results(result),
-            "facets": presenter.facets(result),
+            "facets": presenter.facets(
+                result, request.query_params, base, names=("language", "donor")
+            ),
             "search": search,
             "sort": listing.sort,
-            "filter_url": lambda name, value: base + urlencode([(name, value)]),
             **pager(request.query_params, base, result.total, PER_PAGE),
         },
     )
@@ -159,7 +140,7 @@ def campaign_page(request: Request) -> Response:
 
     def month_label(value: str) -> str:
         year, month = value.split("-")
-        return format_date(date(int(year), int(month), 1), "LLLL y", locale=lang)
+        return format_month(date(int(year), int(month), 1), lang)
 
     rows = {
         "month": [(month_label(m), n) for m, n in figures["month"]],
@@ -185,22 +166,23 @@ def translations_page(request: Request) -> Response:
 def set_language(request: Request) -> Response:
     """Switch language, remember it, and stay on the same page."""
     lang = path_language(request)
-    target = request.query_params.get("next", f"/{lang}/")
+    home_path = url_path(request, "home", lang=lang)
+    target = request.query_params.get("next", home_path)
     if not target.startswith("/") or target.startswith("//"):
-        target = f"/{lang}/"
+        target = home_path
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(COOKIE, lang, max_age=365 * 24 * 3600, httponly=True, samesite="lax")
     return response
 
 
 routes = [
-    Route("/", root),
-    Route("/{lang}/", home),
-    Route("/{lang}/search", search_page),
-    Route("/{lang}/records/{record_id}", record_page),
-    Route("/{lang}/libraries", libraries_page),
-    Route("/{lang}/libraries/{code}", library_page),
-    Route("/{lang}/campaign", campaign_page),
-    Route("/{lang}/translations", translations_page),
-    Route("/{lang}/language", set_language),
+    Route("/", root, name="root"),
+    Route("/{lang}/", home, name="home"),
+    Route("/{lang}/search", search_page, name="search"),
+    Route("/{lang}/records/{record_id}", record_page, name="record"),
+    Route("/{lang}/libraries", libraries_page, name="libraries"),
+    Route("/{lang}/libraries/{code}", library_page, name="library"),
+    Route("/{lang}/campaign", campaign_page, name="campaign"),
+    Route("/{lang}/translations", translations_page, name="translations"),
+    Route("/{lang}/language", set_language, name="language"),
 ]

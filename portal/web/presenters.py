@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from html import escape
 
+from starlette.datastructures import QueryParams
+
 from index import SearchResult
 from portal.catalog.catalog import Catalog, localized
+from portal.catalog.reference import subjects
+from portal.web import facets
 from portal.web.i18n import language_name
 
 
@@ -41,7 +45,11 @@ class Presenter:
             "address": row["address"],
         }
 
+    def libraries(self) -> list[dict]:
+        return [self.library(code) for code in sorted(self._libraries)]
+
     def facet_label(self, facet: str, value: str) -> str:
+        """How a facet's value is shown to a reader of this language."""
         if facet == "library":
             return self.library(value)["name"]
         if facet == "district":
@@ -53,10 +61,11 @@ class Presenter:
         if facet == "language":
             return language_name(value, self.lang)
         if facet == "subject":
-            from portal.catalog.reference import subjects
-
             return subjects().get(value, {}).get(self.lang, value)
         return value
+
+    def donors(self) -> list[dict]:
+        return [{"code": code, "name": self.facet_label("donor", code)} for code in self._donors]
 
     def holdings(self, entries: list[dict]) -> list[dict]:
         return [{"library": self.library(e["library"]), "copies": e["copies"]} for e in entries]
@@ -93,11 +102,15 @@ class Presenter:
             if hit.id in records
         ]
 
-    def facets(self, result: SearchResult) -> dict[str, list[dict]]:
-        return {
-            name: [
-                {"value": f.value, "count": f.count, "label": self.facet_label(name, f.value)}
-                for f in facets
-            ]
-            for name, facets in result.facets.items()
-        }
+    def facets(
+        self, result: SearchResult, params: QueryParams, base: str, names=None
+    ) -> list[tuple[facets.Facet, list[facets.FacetValue]]]:
+        """Each facet (or those `names`) with its values in this result, labelled, each with
+        the URL that toggles it on `base` (this page's path)."""
+        chosen = facets.FACETS if names is None else [facets.BY_NAME[n] for n in names]
+        out = []
+        for facet in chosen:
+            values = facet.present(result, params, base, self.facet_label)
+            if values:
+                out.append((facet, values))
+        return out

@@ -7,15 +7,10 @@ from urllib.parse import urlencode
 from starlette.datastructures import QueryParams
 
 from index import SearchRequest
-from index.query import MAX_QUERY_CHARS
-from index.searcher import MAX_PER_PAGE, SORTS
-
-FILTERS = ("language", "library", "district", "donor", "subject")
-MAX_PAGE = 1000
-
-
-class BadRequest(ValueError):
-    """A parameter that cannot be used; the message names it."""
+from index.searcher import SORTS
+from portal import limits
+from portal.errors import InvalidInput, msg
+from portal.web import facets
 
 
 def _int(params: QueryParams, name: str, default: int | None, low: int, high: int) -> int | None:
@@ -23,32 +18,35 @@ def _int(params: QueryParams, name: str, default: int | None, low: int, high: in
     if not raw:
         return default
     if not raw.lstrip("-").isdigit() or not low <= int(raw) <= high:
-        raise BadRequest(f"{name} must be a whole number from {low} to {high}")
+        raise InvalidInput(
+            msg(
+                "%(name)s must be a whole number from %(low)s to %(high)s",
+                name=name,
+                low=low,
+                high=high,
+            )
+        )
     return int(raw)
 
 
 def search_request(params: QueryParams, lang: str, default_per_page: int = 20) -> SearchRequest:
+    """The search a page or API request asks for; InvalidInput names a bad parameter."""
     text = params.get("q", "")
-    if len(text) > 10 * MAX_QUERY_CHARS:
+    if len(text) > 10 * limits.MAX_QUERY_CHARS:
         # Far beyond what is searched anyway (MAX_QUERY_CHARS): refuse rather than carry it.
-        raise BadRequest(f"q is longer than {10 * MAX_QUERY_CHARS} characters")
+        raise InvalidInput(msg("q is longer than %(n)s characters", n=10 * limits.MAX_QUERY_CHARS))
     sort = params.get("sort", "relevance") or "relevance"
     if sort not in SORTS:
-        raise BadRequest(f"sort must be one of {', '.join(SORTS)}")
-    filters = {
-        name: [v for v in params.getlist(name) if v.strip()][:20]
-        for name in FILTERS
-        if params.getlist(name)
-    }
+        raise InvalidInput(msg("sort must be one of %(values)s", values=", ".join(SORTS)))
     return SearchRequest(
         text=text,
-        filters={k: v for k, v in filters.items() if v},
+        filters=facets.filters(params),
         year_from=_int(params, "year_from", None, 0, 9999),
         year_to=_int(params, "year_to", None, 0, 9999),
         sort=sort,
         locale=lang,
-        page=_int(params, "page", 1, 1, MAX_PAGE),
-        per_page=_int(params, "per_page", default_per_page, 1, MAX_PER_PAGE),
+        page=_int(params, "page", 1, 1, limits.MAX_PAGE),
+        per_page=_int(params, "per_page", default_per_page, 1, limits.MAX_PER_PAGE),
     )
 
 
@@ -74,6 +72,6 @@ def pager(params: QueryParams, base: str, total: int, per_page: int) -> dict:
     """`page_url` and `pages` for templates/_pager.html: this URL with another page."""
     kept = [(k, v) for k, v in params.multi_items() if k != "page"]
     return {
-        "page_url": lambda page: base + urlencode([*kept, ("page", str(page))]),
+        "page_url": lambda page: base + "?" + urlencode([*kept, ("page", str(page))]),
         "pages": max(1, -(-total // per_page)),
     }

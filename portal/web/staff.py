@@ -1,36 +1,39 @@
 """The librarian workspace: sign-in, holdings work, imports, libraries, records, audit log.
 
-Every action is checked on the server against the signed-in user's role (see
-portal/catalog/staff.py); every form post carries a CSRF token (see sessions.py).
+Handlers only read the request and render: every action and every check of who may do it
+is in the service layer (portal/catalog/staff.py, permissions.py). A form post is read, and
+its CSRF token checked, on the event loop; the rest of the handler runs in a worker thread,
+where a database write may wait for a lock without stalling other readers.
 """
 
 from __future__ import annotations
 
-import io
-import json
-import secrets
-import time
-from datetime import UTC, date, datetime
-from pathlib import Path
+from collections.abc import Callable
 
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from portal.catalog import accounts, audit, staff
-from portal.catalog.accounts import SignInRefused, User
-from portal.catalog.csvformat import CatalogFileError, write_catalog_csv
-from portal.catalog.holdings import HoldingsError, holding_version
-from portal.web.api import valid_id
-from portal.web.i18n import LANGUAGES
+from portal import languages, limits
+from portal.catalog import accounts, records, staff
+from portal.catalog.accounts import User
+from portal.catalog.permissions import can, require
+from portal.errors import InvalidInput, NotFound, PortalError, msg
 from portal.web.presenters import Presenter
-from portal.web.search import BadRequest, holdings_request, pager, search_request
-from portal.web.sessions import checked_form, csrf_token, current_user, sign_in, sign_out
-from portal.web.templating import path_language, render
+from portal.web.search import holdings_request, pager, search_request
+from portal.web.sessions import (
+    NotSignedIn,
+    checked_form,
+    csrf_token,
+    current_user,
+    read_upload,
+    sign_in,
+    sign_out,
+)
+from portal.web.templating import path_language, render, url_path
 
-UPLOAD_TTL_SECONDS = 3600
 HOLDINGS_PER_PAGE = 50
 
 
@@ -41,7 +44,7 @@ def _redirect(url: str) -> RedirectResponse:
 def _require_user(request: Request) -> User:
     user = current_user(request)
     if user is None:
-        raise HTTPException(401)
+        raise NotSignedIn(msg("Sign in to continue."))
     return user
 
 
@@ -52,16 +55,32 @@ def _page(
         request,
         name,
         lang,
-        {"user": user, "csrf_token": csrf_token(request), **context},
+        {
+            "user": user,
+            "csrf_token": csrf_token(request),
+            "can": lambda action, library=None: can(user, action, library),
+            **context,
+        },
         status=status,
     )
 
 
-def _int(form, name: str) -> int:
+def _int(form: FormData, name: str) -> int:
     value = str(form.get(name, "")).strip()
     if not value.lstrip("-").isdigit():
-        raise HoldingsError(f"{name} must be a whole number")
+        raise InvalidInput(msg("%(name)s must be a whole number", name=name))
     return int(value)
+
+
+def form_post(handler: Callable[[Request, FormData], Response]):
+    """A POST endpoint: the form is read and its CSRF token checked on the event loop, then
+    `handler(request, form)` runs in a worker thread."""
+
+    async def endpoint(request: Request) -> Response:
+        form = await checked_form(request)
+        return await run_in_threadpool(handler, request, form)
+
+    return endpoint
 
 
 # --- signing in and out ---------------------------------------------------------------------
@@ -72,31 +91,25 @@ def sign_in_page(request: Request) -> Response:
     return render(request, "staff/sign_in.html", lang, {"csrf_token": csrf_token(request)})
 
 
-async def sign_in_post(request: Request) -> Response:
+@form_post
+def sign_in_post(request: Request, form: FormData) -> Response:
     lang = path_language(request)
-    form = await checked_form(request)
     name = str(form.get("name", ""))[:80]
     password = str(form.get("password", ""))[: accounts.MAX_PASSWORD]
-    engine = request.app.state.catalog.engine
     try:
-        user = await run_in_threadpool(accounts.authenticate, engine, name, password)
-    except SignInRefused as refused:
-        return render(
-            request,
-            "staff/sign_in.html",
-            lang,
-            {"csrf_token": csrf_token(request), "error": str(refused), "name": name},
-            status=401,
-        )
+        user = accounts.authenticate(request.app.state.catalog.engine, name, password)
+    except accounts.SignInRefused as refused:
+        context = {"csrf_token": csrf_token(request), "error": refused.message, "name": name}
+        return render(request, "staff/sign_in.html", lang, context, status=refused.status)
     sign_in(request, user)
-    return _redirect(f"/{lang}/staff/")
+    return _redirect(url_path(request, "staff_home", lang=lang))
 
 
-async def sign_out_post(request: Request) -> Response:
+@form_post
+def sign_out_post(request: Request, form: FormData) -> Response:
     lang = path_language(request)
-    await checked_form(request)
     sign_out(request)
-    return _redirect(f"/{lang}/")
+    return _redirect(url_path(request, "home", lang=lang))
 
 
 # --- holdings -------------------------------------------------------------------------------
@@ -106,71 +119,46 @@ def home(request: Request) -> Response:
     lang = path_language(request)
     user = _require_user(request)
     if user.role == "librarian":
-        return _redirect(f"/{lang}/staff/libraries/{user.library}")
-    if user.is_admin:
-        return _redirect(f"/{lang}/staff/users")
+        return _redirect(url_path(request, "staff_library", lang=lang, code=user.library))
+    if user.role == "admin":
+        return _redirect(url_path(request, "users", lang=lang))
     presenter = Presenter(request.app.state.catalog, lang)
-    libraries = [presenter.library(row["code"]) for row in request.app.state.catalog.libraries()]
-    return _page(request, "staff/home.html", lang, user, {"libraries": libraries})
+    return _page(request, "staff/home.html", lang, user, {"libraries": presenter.libraries()})
 
 
-def _library_code(request: Request, user: User) -> str:
+def _library_code(request: Request) -> str:
     code = request.path_params["code"].upper()
     if code not in request.app.state.catalog.library_codes():
-        raise HTTPException(404)
-    if not user.can_edit_holdings(code):
-        raise HTTPException(403, "this library's holdings are not yours to see here")
+        raise NotFound(msg("Page not found"))
     return code
 
 
 def library_holdings(request: Request) -> Response:
     lang = path_language(request)
     user = _require_user(request)
-    code = _library_code(request, user)
+    code = _library_code(request)
     catalog = request.app.state.catalog
-    try:
-        search = search_request(request.query_params, lang, HOLDINGS_PER_PAGE)
-    except BadRequest as problem:
-        raise HTTPException(400, str(problem)) from None
+    search = search_request(request.query_params, lang, HOLDINGS_PER_PAGE)
     everywhere = request.query_params.get("scope") == "all"
     listing = holdings_request(
         request.query_params, search, None if everywhere else code, HOLDINGS_PER_PAGE
     )
     result = catalog.index.search(listing)
-    ids = [hit.id for hit in result.hits]
-    records = catalog.records(ids)
-    held = catalog.holdings(ids)
-    rows = []
-    with catalog.engine.connect() as conn:
-        for hit in result.hits:
-            copies, version = holding_version(conn, hit.id, code)
-            rows.append(
-                {
-                    "record": records.get(hit.id),
-                    "copies": copies,
-                    "version": version,
-                    "elsewhere": sum(h["copies"] for h in held.get(hit.id, [])) - copies,
-                }
-            )
-    presenter = Presenter(catalog, lang)
+    rows = staff.holdings_page(catalog, user, code, [hit.id for hit in result.hits])
+    base = url_path(request, "staff_library", lang=lang, code=code)
     return _page(
         request,
         "staff/library.html",
         lang,
         user,
         {
-            "library": presenter.library(code),
+            "library": Presenter(catalog, lang).library(code),
             "rows": rows,
             "result": result,
             "search": search,
             "sort": listing.sort,
             "everywhere": everywhere,
-            **pager(
-                request.query_params,
-                f"/{lang}/staff/libraries/{code}?",
-                result.total,
-                HOLDINGS_PER_PAGE,
-            ),
+            **pager(request.query_params, base, result.total, HOLDINGS_PER_PAGE),
         },
     )
 
@@ -178,30 +166,24 @@ def library_holdings(request: Request) -> Response:
 def export_holdings(request: Request) -> Response:
     path_language(request)
     user = _require_user(request)
-    code = _library_code(request, user)
-    rows = [row for row in request.app.state.catalog.export_rows() if row["library"] == code]
-    stream = io.StringIO()
-    write_catalog_csv(rows, stream)
+    code = _library_code(request)
+    text = staff.library_export(request.app.state.catalog, user, code)
     return Response(
-        stream.getvalue(),
+        text,
         media_type="text/csv; charset=utf-8",
         headers={"content-disposition": f'attachment; filename="{code}-holdings.csv"'},
     )
 
 
 def holding_page(
-    request: Request, message: str | None = None, error: str | None = None, status: int = 200
+    request: Request, error: PortalError | None = None, status: int | None = None
 ) -> Response:
     lang = path_language(request)
     user = _require_user(request)
-    code = _library_code(request, user)
+    code = _library_code(request)
     record_id = request.path_params["record_id"]
     catalog = request.app.state.catalog
-    record = catalog.records([record_id]).get(record_id) if valid_id(record_id) else None
-    if record is None:
-        raise HTTPException(404)
-    with catalog.engine.connect() as conn:
-        copies, version = holding_version(conn, record_id, code)
+    record, copies, version = staff.holding(catalog, user, record_id, code)
     presenter = Presenter(catalog, lang)
     return _page(
         request,
@@ -213,35 +195,28 @@ def holding_page(
             "record": presenter.record(record, catalog.holdings([record_id]).get(record_id, [])),
             "copies": copies,
             "version": version,
-            "message": message,
-            "error": error,
-            "libraries": [presenter.library(r["code"]) for r in catalog.libraries()],
-            "donors": [
-                {"code": c, "name": presenter.facet_label("donor", c)} for c in catalog.donors()
-            ],
+            "error": error.message if error else None,
+            "libraries": presenter.libraries(),
+            "donors": presenter.donors(),
             "reasons": staff.WITHDRAWAL_REASONS,
+            "max_copies": limits.MAX_COPIES,
         },
-        status=status,
+        status=status or (error.status if error else 200),
     )
 
 
-async def holding_action(request: Request) -> Response:
+@form_post
+def holding_action(request: Request, form: FormData) -> Response:
     lang = path_language(request)
-    form = await checked_form(request)
     user = _require_user(request)
-    code = request.path_params["code"].upper()
+    code = _library_code(request)
     record_id = request.path_params["record_id"]
     action = request.path_params["action"]
     catalog = request.app.state.catalog
-    if not valid_id(record_id):
-        raise HTTPException(404)
     try:
-        copies = _int(form, "copies")
-        version = _int(form, "version")
+        copies, version = str(form.get("copies", "")), _int(form, "version")
         if action == "receive":
-            received_on = str(form.get("received_on") or "") or None
-            await run_in_threadpool(
-                staff.receive,
+            staff.receive(
                 catalog,
                 user,
                 record_id,
@@ -249,247 +224,183 @@ async def holding_action(request: Request) -> Response:
                 copies,
                 version,
                 str(form.get("donor") or "") or None,
-                date.fromisoformat(received_on) if received_on else None,
+                str(form.get("received_on") or "") or None,
             )
         elif action == "withdraw":
-            await run_in_threadpool(
-                staff.withdraw,
-                catalog,
-                user,
-                record_id,
-                code,
-                copies,
-                str(form.get("reason", "")),
-                version,
+            staff.withdraw(
+                catalog, user, record_id, code, copies, str(form.get("reason", "")), version
             )
         elif action == "transfer":
-            await run_in_threadpool(
-                staff.transfer,
-                catalog,
-                user,
-                record_id,
-                code,
-                str(form.get("target", "")).upper(),
-                copies,
-                version,
-            )
+            target = str(form.get("target", "")).upper()
+            staff.transfer(catalog, user, record_id, code, target, copies, version)
         else:
-            raise HTTPException(404)
-    except staff.PermissionDenied as denied:
-        raise HTTPException(403, str(denied)) from None
-    except (HoldingsError, ValueError) as problem:
-        return holding_page(request, error=str(problem), status=409)
-    return _redirect(f"/{lang}/staff/holdings/{record_id}/{code}?done={action}")
+            raise NotFound(msg("Page not found"))
+    except PortalError as problem:
+        if problem.status in (401, 403, 404):
+            raise
+        return holding_page(request, problem)
+    return _redirect(
+        url_path(
+            request, "staff_holding", {"done": action}, lang=lang, record_id=record_id, code=code
+        )
+    )
 
 
 # --- coordinators: records and libraries ----------------------------------------------------
 
 
-def _require_coordinator(request: Request) -> User:
-    user = _require_user(request)
-    if not user.is_coordinator:
-        raise HTTPException(403, "coordinators only")
-    return user
-
-
-def record_edit_page(request: Request, error: str | None = None, status: int = 200) -> Response:
+def record_edit_page(
+    request: Request, error: PortalError | None = None, form: FormData | None = None
+) -> Response:
     lang = path_language(request)
-    user = _require_coordinator(request)
-    record_id = request.path_params["record_id"]
-    record = request.app.state.catalog.records([record_id]).get(record_id)
-    if record is None or not valid_id(record_id):
-        raise HTTPException(404)
+    user = _require_user(request)
+    record = staff.record_for_edit(
+        request.app.state.catalog, user, request.path_params["record_id"]
+    )
+    if form is not None:  # show what was typed, with the problem
+        record = {
+            **record,
+            **{k: form.get(k, "") for k in staff.EDITABLE_RECORD_FIELDS if k in form},
+        }
     return _page(
         request,
         "staff/record_edit.html",
         lang,
         user,
-        {"record": record, "error": error},
-        status=status,
+        {
+            "record": record,
+            "fields": [f for f in records.FIELDS if f.editable],
+            "max_chars": limits.MAX_FIELD_CHARS,
+            "error": error.message if error else None,
+        },
+        status=error.status if error else 200,
     )
 
 
-async def record_edit_post(request: Request) -> Response:
+@form_post
+def record_edit_post(request: Request, form: FormData) -> Response:
     lang = path_language(request)
-    form = await checked_form(request)
-    user = _require_coordinator(request)
+    user = _require_user(request)
     record_id = request.path_params["record_id"]
+    changes = {k: str(form.get(k, "")) for k in staff.EDITABLE_RECORD_FIELDS if k in form}
     try:
-        year = str(form.get("year", "")).strip()
-        changes = {
-            "title": " ".join(str(form.get("title", "")).split()),
-            "publisher": " ".join(str(form.get("publisher", "")).split()),
-            "work": str(form.get("work", "")).strip().lower(),
-            "year": int(year) if year else None,
-        }
-        await run_in_threadpool(
-            staff.update_record,
-            request.app.state.catalog,
-            user,
-            record_id,
-            changes,
-            _int(form, "version"),
+        staff.update_record(
+            request.app.state.catalog, user, record_id, changes, _int(form, "version")
         )
-    except (HoldingsError, ValueError) as problem:
-        return record_edit_page(request, error=str(problem), status=409)
-    return _redirect(f"/{lang}/records/{record_id}")
+    except PortalError as problem:
+        if problem.status in (401, 403, 404):
+            raise
+        return record_edit_page(request, problem, form)
+    return _redirect(url_path(request, "record", lang=lang, record_id=record_id))
 
 
-def library_edit_page(request: Request, error: str | None = None, status: int = 200) -> Response:
+def library_edit_page(
+    request: Request, error: PortalError | None = None, form: FormData | None = None
+) -> Response:
     lang = path_language(request)
-    user = _require_coordinator(request)
+    user = _require_user(request)
+    require(user, "libraries.edit")
     code = request.path_params.get("code", "").upper()
     catalog = request.app.state.catalog
     library = next((row for row in catalog.libraries() if row["code"] == code), None)
     if code and library is None:
-        raise HTTPException(404)
+        raise NotFound(msg("Page not found"))
+    library = dict(library or {})
+    if form is not None:
+        library.update({k: form.get(k) for k in staff.LIBRARY_FIELDS if k in form})
+        library["names"] = {c: form.get(f"name_{c}", "") for c in languages.CODES}
     return _page(
         request,
         "staff/library_edit.html",
         lang,
         user,
         {
-            "library": library or {},
+            "library": library,
             "districts": sorted(catalog.districts()),
-            "languages": LANGUAGES,
-            "error": error,
+            "kinds": list(staff.LIBRARY_KINDS.items()),
+            "name_languages": languages.CODES,
+            "error": error.message if error else None,
         },
-        status=status,
+        status=error.status if error else 200,
     )
 
 
-async def library_edit_post(request: Request) -> Response:
+@form_post
+def library_edit_post(request: Request, form: FormData) -> Response:
     lang = path_language(request)
-    form = await checked_form(request)
-    user = _require_coordinator(request)
+    user = _require_user(request)
     code = (request.path_params.get("code") or str(form.get("code", ""))).upper().strip()
-    fields = {key: str(form.get(key, "")).strip() for key in staff.LIBRARY_FIELDS if key in form}
+    fields = {key: str(form.get(key, "")) for key in staff.LIBRARY_FIELDS if key in form}
+    names = {c: str(form.get(f"name_{c}", "")) for c in languages.CODES if f"name_{c}" in form}
     try:
-        for key in ("latitude", "longitude"):
-            if key in fields:
-                fields[key] = float(fields[key]) if fields[key] else None
-        await run_in_threadpool(staff.save_library, request.app.state.catalog, user, code, fields)
-    except (HoldingsError, ValueError) as problem:
-        return library_edit_page(request, error=str(problem), status=409)
-    return _redirect(f"/{lang}/libraries/{code}")
+        staff.save_library(request.app.state.catalog, user, code, fields, names)
+    except PortalError as problem:
+        if problem.status in (401, 403, 404):
+            raise
+        return library_edit_page(request, problem, form)
+    return _redirect(url_path(request, "library", lang=lang, code=code))
 
 
 # --- imports --------------------------------------------------------------------------------
 
 
-def _uploads(request: Request) -> Path:
-    folder = request.app.state.settings.data_dir / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    now = time.time()
-    for old in folder.iterdir():  # uploads never confirmed expire
-        if now - old.stat().st_mtime > UPLOAD_TTL_SECONDS:
-            old.unlink(missing_ok=True)
-    return folder
-
-
 def import_page(request: Request) -> Response:
     lang = path_language(request)
-    user = _require_coordinator(request)
+    user = _require_user(request)
+    require(user, "imports.run")
     presenter = Presenter(request.app.state.catalog, lang)
-    libraries = [presenter.library(r["code"]) for r in request.app.state.catalog.libraries()]
     return _page(
         request,
         "staff/import.html",
         lang,
         user,
-        {"libraries": libraries, "max_mb": request.app.state.settings.max_upload_bytes // 2**20},
+        {
+            "libraries": presenter.libraries(),
+            "max_mb": request.app.state.settings.max_upload_bytes // 2**20,
+        },
     )
 
 
-async def import_preview(request: Request) -> Response:
-    """Check an uploaded file and show what it would change; nothing is written yet."""
+def _preview_page(request: Request, user: User, preview: staff.Preview, done: bool) -> Response:
     lang = path_language(request)
-    limit = request.app.state.settings.max_upload_bytes
-    form = await checked_form(request, max_body_bytes=limit + 64 * 1024)
-    user = _require_coordinator(request)
-    upload = form.get("file")
-    if upload is None or isinstance(upload, str) or not upload.filename:
-        raise HTTPException(400, "choose a file to upload")
-    data = await upload.read(limit + 1)
-    await form.close()  # the spooled upload file
-    if len(data) > limit:
-        raise HTTPException(413, f"the file is larger than {limit // 2**20} MB")
-    library = str(form.get("library") or "").upper() or None
-    name = Path(upload.filename).name[:120]
-    catalog = request.app.state.catalog
-    report, problems = None, []
-    try:
-        report = await run_in_threadpool(
-            catalog.import_files, [(name, data)], user.name, True, library
-        )
-    except CatalogFileError as error:
-        problems = [str(p) for p in error.problems]
-    token = None
-    if report is not None:
-        token = secrets.token_urlsafe(24)
-        folder = _uploads(request)
-        (folder / f"{token}.data").write_bytes(data)
-        (folder / f"{token}.json").write_text(
-            json.dumps(
-                {
-                    "name": name,
-                    "library": library,
-                    "user": user.id,
-                    "at": datetime.now(UTC).isoformat(),
-                }
-            )
-        )
+    if done and preview.report is not None:
+        return _page(request, "staff/import_done.html", lang, user, {"report": preview.report})
     return _page(
         request,
         "staff/import_preview.html",
         lang,
         user,
-        {"name": name, "report": report, "problems": problems, "token": token},
-        status=200 if report else 422,
+        {"preview": preview},
+        status=200 if preview.report else 422,
     )
 
 
-async def import_confirm(request: Request) -> Response:
-    lang = path_language(request)
-    await checked_form(request)
-    user = _require_coordinator(request)
-    token = request.path_params["token"]
-    if not token.replace("-", "").replace("_", "").isalnum():
-        raise HTTPException(404)
-    folder = _uploads(request)
-    meta_path, data_path = folder / f"{token}.json", folder / f"{token}.data"
-    if not meta_path.exists() or not data_path.exists():
-        raise HTTPException(404, "this upload has expired; upload the file again")
-    meta = json.loads(meta_path.read_text())
-    if meta["user"] != user.id:
-        raise HTTPException(403)
-    catalog = request.app.state.catalog
-    try:
-        report = await run_in_threadpool(
-            catalog.import_files,
-            [(meta["name"], data_path.read_bytes())],
-            user.name,
-            False,
-            meta["library"],
+async def import_preview(request: Request) -> Response:
+    """Check an uploaded file and show what it would change; nothing is written yet."""
+    limit = request.app.state.settings.max_upload_bytes
+    form = await checked_form(request, max_body_bytes=limit + 64 * 1024)
+    name, data = await read_upload(form, "file", limit)
+    library = str(form.get("library") or "").upper() or None
+
+    def preview() -> Response:
+        user = _require_user(request)
+        settings = request.app.state.settings
+        found = staff.preview_import(
+            request.app.state.catalog, user, settings.data_dir, name, data, library
         )
-    except CatalogFileError as error:
-        return _page(
-            request,
-            "staff/import_preview.html",
-            lang,
-            user,
-            {
-                "name": meta["name"],
-                "report": None,
-                "token": None,
-                "problems": [str(p) for p in error.problems],
-            },
-            status=422,
-        )
-    finally:
-        meta_path.unlink(missing_ok=True)
-        data_path.unlink(missing_ok=True)
-    return _page(request, "staff/import_done.html", lang, user, {"report": report})
+        return _preview_page(request, user, found, done=False)
+
+    return await run_in_threadpool(preview)
+
+
+@form_post
+def import_confirm(request: Request, form: FormData) -> Response:
+    user = _require_user(request)
+    settings = request.app.state.settings
+    preview = staff.confirm_import(
+        request.app.state.catalog, user, settings.data_dir, request.path_params["token"]
+    )
+    return _preview_page(request, user, preview, done=True)
 
 
 # --- audit log and users --------------------------------------------------------------------
@@ -499,14 +410,12 @@ def audit_page(request: Request) -> Response:
     lang = path_language(request)
     user = _require_user(request)
     params = request.query_params
-    library = params.get("library", "").upper() or None
-    if user.role == "librarian":
-        library = user.library  # a librarian sees their own library's entries
-    entries = audit.entries(
-        request.app.state.catalog.engine,
-        library=library,
-        actor=params.get("actor") or None,
-        action=params.get("action") or None,
+    entries = staff.audit_entries(
+        request.app.state.catalog,
+        user,
+        params.get("library", "").upper() or None,
+        params.get("actor") or None,
+        params.get("action") or None,
     )
     return _page(
         request,
@@ -515,7 +424,7 @@ def audit_page(request: Request) -> Response:
         user,
         {
             "entries": entries,
-            "library": library or "",
+            "library": params.get("library", ""),
             "actor": params.get("actor", ""),
             "action": params.get("action", ""),
         },
@@ -525,52 +434,84 @@ def audit_page(request: Request) -> Response:
 def users_page(request: Request) -> Response:
     lang = path_language(request)
     user = _require_user(request)
-    if not user.is_admin:
-        raise HTTPException(403, "administrators only")
-    return _page(
-        request,
-        "staff/users.html",
-        lang,
-        user,
-        {"users": accounts.list_users(request.app.state.catalog.engine)},
-    )
+    listed = staff.users(request.app.state.catalog, user)
+    return _page(request, "staff/users.html", lang, user, {"users": listed})
 
 
-async def user_disable(request: Request) -> Response:
+@form_post
+def user_disable(request: Request, form: FormData) -> Response:
     lang = path_language(request)
-    form = await checked_form(request)
     user = _require_user(request)
-    if not user.is_admin:
-        raise HTTPException(403, "administrators only")
-    name = str(form.get("name", ""))
-    if name == user.name:
-        raise HTTPException(409, "you cannot disable yourself")
-    try:
-        accounts.disable_user(request.app.state.catalog.engine, name, actor=user.name)
-    except accounts.AccountError as problem:
-        raise HTTPException(404, str(problem)) from None
-    return _redirect(f"/{lang}/staff/users")
+    staff.disable_user(request.app.state.catalog, user, str(form.get("name", "")))
+    return _redirect(url_path(request, "users", lang=lang))
 
 
 routes = [
-    Route("/{lang}/staff/sign-in", sign_in_page, methods=["GET"]),
-    Route("/{lang}/staff/sign-in", sign_in_post, methods=["POST"]),
-    Route("/{lang}/staff/sign-out", sign_out_post, methods=["POST"]),
-    Route("/{lang}/staff/", home),
-    Route("/{lang}/staff/libraries/{code}", library_holdings),
-    Route("/{lang}/staff/libraries/{code}/export.csv", export_holdings),
-    Route("/{lang}/staff/holdings/{record_id}/{code}", holding_page, methods=["GET"]),
-    Route("/{lang}/staff/holdings/{record_id}/{code}/{action}", holding_action, methods=["POST"]),
-    Route("/{lang}/staff/records/{record_id}/edit", record_edit_page, methods=["GET"]),
-    Route("/{lang}/staff/records/{record_id}/edit", record_edit_post, methods=["POST"]),
-    Route("/{lang}/staff/library-settings/new", library_edit_page, methods=["GET"]),
-    Route("/{lang}/staff/library-settings/new", library_edit_post, methods=["POST"]),
-    Route("/{lang}/staff/library-settings/{code}", library_edit_page, methods=["GET"]),
-    Route("/{lang}/staff/library-settings/{code}", library_edit_post, methods=["POST"]),
-    Route("/{lang}/staff/import", import_page, methods=["GET"]),
-    Route("/{lang}/staff/import", import_preview, methods=["POST"]),
-    Route("/{lang}/staff/import/{token}/confirm", import_confirm, methods=["POST"]),
-    Route("/{lang}/staff/audit", audit_page),
-    Route("/{lang}/staff/users", users_page, methods=["GET"]),
-    Route("/{lang}/staff/users/disable", user_disable, methods=["POST"]),
+    Route("/{lang}/staff/sign-in", sign_in_page, methods=["GET"], name="sign_in"),
+    Route("/{lang}/staff/sign-in", sign_in_post, methods=["POST"], name="sign_in_post"),
+    Route("/{lang}/staff/sign-out", sign_out_post, methods=["POST"], name="sign_out"),
+    Route("/{lang}/staff/", home, name="staff_home"),
+    Route("/{lang}/staff/libraries/{code}", library_holdings, name="staff_library"),
+    Route(
+        "/{lang}/staff/libraries/{code}/export.csv", export_holdings, name="staff_library_export"
+    ),
+    Route(
+        "/{lang}/staff/holdings/{record_id}/{code}",
+        holding_page,
+        methods=["GET"],
+        name="staff_holding",
+    ),
+    Route(
+        "/{lang}/staff/holdings/{record_id}/{code}/{action}",
+        holding_action,
+        methods=["POST"],
+        name="staff_holding_action",
+    ),
+    Route(
+        "/{lang}/staff/records/{record_id}/edit",
+        record_edit_page,
+        methods=["GET"],
+        name="record_edit",
+    ),
+    Route(
+        "/{lang}/staff/records/{record_id}/edit",
+        record_edit_post,
+        methods=["POST"],
+        name="record_edit_post",
+    ),
+    Route(
+        "/{lang}/staff/library-settings/new",
+        library_edit_page,
+        methods=["GET"],
+        name="library_new",
+    ),
+    Route(
+        "/{lang}/staff/library-settings/new",
+        library_edit_post,
+        methods=["POST"],
+        name="library_new_post",
+    ),
+    Route(
+        "/{lang}/staff/library-settings/{code}",
+        library_edit_page,
+        methods=["GET"],
+        name="library_edit",
+    ),
+    Route(
+        "/{lang}/staff/library-settings/{code}",
+        library_edit_post,
+        methods=["POST"],
+        name="library_edit_post",
+    ),
+    Route("/{lang}/staff/import", import_page, methods=["GET"], name="import"),
+    Route("/{lang}/staff/import", import_preview, methods=["POST"], name="import_preview"),
+    Route(
+        "/{lang}/staff/import/{token}/confirm",
+        import_confirm,
+        methods=["POST"],
+        name="import_confirm",
+    ),
+    Route("/{lang}/staff/audit", audit_page, name="audit"),
+    Route("/{lang}/staff/users", users_page, methods=["GET"], name="users"),
+    Route("/{lang}/staff/users/disable", user_disable, methods=["POST"], name="user_disable"),
 ]

@@ -1,15 +1,19 @@
-"""Jinja2 environment: autoescaped, gettext per request language, Babel formatting."""
+"""Jinja2 environment: autoescaped, gettext per request language, Babel formatting, and
+URLs built from route names."""
 
 from __future__ import annotations
 
 from functools import cache
+from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
+from starlette.routing import NoMatchFound
 
-from portal.config import REPO_ROOT
+from portal import languages
+from portal.errors import Message, NotFound
+from portal.resources import TEMPLATES
 from portal.web.i18n import (
     LANGUAGES,
     NATIVE_NAMES,
@@ -19,7 +23,7 @@ from portal.web.i18n import (
     translations,
 )
 
-TEMPLATES_DIR = REPO_ROOT / "templates"
+TEMPLATES_DIR = TEMPLATES
 
 
 @cache
@@ -29,7 +33,10 @@ def environment(lang: str) -> Environment:
 
 
 def make_environment(lang: str, translator) -> Environment:
-    """An environment whose gettext is `translator` (a catalog, or a pseudo-locale)."""
+    """An environment whose gettext is `translator` (a catalog, or a pseudo-locale).
+
+    Messages built in Python (errors, notices, import reports) reach templates as `Message`
+    objects and are shown with the `t` filter, through this same translator."""
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES_DIR)),
         autoescape=select_autoescape(["html", "xml", "atom"]),
@@ -38,11 +45,24 @@ def make_environment(lang: str, translator) -> Environment:
         lstrip_blocks=True,
         auto_reload=False,  # templates are part of the release: no stat() on every render
     )
-    env.install_gettext_callables(translator.gettext, translator.ngettext, newstyle=True)
+    env.install_gettext_callables(
+        translator.gettext,
+        translator.ngettext,
+        newstyle=True,
+        pgettext=translator.pgettext,
+        npgettext=translator.npgettext,
+    )
     env.policies["ext.i18n.trimmed"] = True
     env.filters["number"] = lambda value: format_number(value, lang)
     env.filters["day"] = lambda value: format_day(value, lang)
-    env.globals.update(languages=offered_languages(), native_names=NATIVE_NAMES)
+    env.filters["t"] = lambda value: (
+        value.translate(translator) if isinstance(value, Message) else value
+    )
+    env.globals.update(
+        languages=offered_languages(),
+        native_names=NATIVE_NAMES,
+        quote=languages.get(lang).quote,
+    )
     return env
 
 
@@ -62,17 +82,55 @@ def path_language(request: Request) -> str:
     """The language prefix of a page's URL; 404 for one the portal does not speak."""
     lang = request.path_params["lang"]
     if lang not in LANGUAGES:
-        raise HTTPException(404)
+        raise NotFound("Page not found")
     return lang
+
+
+def url_path(request: Request, name: str, query=None, **params) -> str:
+    """The path of a named route (`lang` filled in from the page when the route takes it),
+    with an optional query (a mapping or a list of pairs)."""
+    path = str(request.app.url_path_for(name, **params))
+    if query:
+        pairs = list(query.items()) if hasattr(query, "items") else list(query)
+        pairs = [(k, v) for k, v in pairs if v is not None and v != ""]
+        if pairs:
+            path += "?" + urlencode(pairs)
+    return path
+
+
+def url_builder(request: Request, lang: str):
+    """`url(name, **params)` for templates: a named route in the page's language."""
+
+    def url(name: str, query=None, **params) -> str:
+        try:
+            return url_path(request, name, query, **{"lang": lang, **params})
+        except NoMatchFound:  # a route without a language prefix (static files, the API)
+            return url_path(request, name, query, **params)
+
+    return url
+
+
+def alternates(request: Request) -> dict[str, str]:
+    """This page in each language (its path under another language prefix), and the
+    prefix-less address that picks the reader's language ("x-default")."""
+    path = request.url.path
+    rest = path.split("/", 2)[2] if path.count("/") >= 2 else ""
+    query = f"?{request.url.query}" if request.url.query else ""
+    found = {code: f"/{code}/{rest}{query}" for code in LANGUAGES}
+    found["x-default"] = f"/{rest}{query}"
+    return found
 
 
 def render(
     request: Request, name: str, lang: str, context: dict, status: int = 200
 ) -> HTMLResponse:
-    path = request.url.path
-    rest = path.split("/", 2)[2] if path.count("/") >= 2 else ""
-    query = f"?{request.url.query}" if request.url.query else ""
     environment_for = getattr(request.app.state, "environment_for", environment)
     template = environment_for(lang).get_template(name)
-    html = template.render(lang=lang, path_rest=rest, query=query, request=request, **context)
+    html = template.render(
+        lang=lang,
+        alternates=alternates(request),
+        request=request,
+        url=url_builder(request, lang),
+        **context,
+    )
     return HTMLResponse(html, status_code=status)

@@ -8,15 +8,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
+from servers import ServerFailed, serving
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -31,23 +26,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 AXE = HERE / "node_modules" / "axe-core" / "axe.min.js"
-START_TIMEOUT = 120.0
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status < 500
-    except urllib.error.HTTPError as error:
-        return error.code < 500
-    except OSError:
-        return False
 
 
 _SERVED: dict[str, Path] = {}
@@ -63,43 +41,12 @@ def server_data_dir(server) -> Path:
 def server(tmp_path_factory) -> str:
     """`python -m portal serve` on a fresh data folder; yields its base URL."""
     data_dir = tmp_path_factory.mktemp("browser-data")
-    port = _free_port()
-    log_path = data_dir.parent / "portal-serve.log"
-    env = dict(os.environ, PORTAL_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1")
-    env.pop("PORTAL_DATABASE_URL", None)
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "portal", "serve", "--port", str(port), "--host", "127.0.0.1"],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not _answers(base + "/"):
-            if process.poll() is not None:
-                pytest.fail(
-                    f"`portal serve` exited with status {process.returncode} before answering:\n"
-                    + log_path.read_text(errors="replace")
-                )
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"`portal serve` did not answer GET / within {START_TIMEOUT:.0f} s:\n"
-                    + log_path.read_text(errors="replace")
-                )
-            time.sleep(0.5)
-        _SERVED["data_dir"] = data_dir
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
+        with serving(data_dir, "--host", "127.0.0.1") as base:
+            _SERVED["data_dir"] = data_dir
+            yield base
+    except ServerFailed as failure:
+        pytest.fail(str(failure))
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ def hostile(fresh_demo):
     )
     fresh_demo.import_files([("hostile.csv", csv.encode())])
     coordinator = User(0, "coord", "coordinator", None, False)
-    staff.save_library(fresh_demo, coordinator, "SHU", {"name_en": XSS_LIBRARY})
+    staff.save_library(fresh_demo, coordinator, "SHU", {}, {"en": XSS_LIBRARY})
     with TestClient(create_app(catalog=fresh_demo)) as client:
         yield client
 
