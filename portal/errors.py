@@ -16,6 +16,8 @@ from typing import Protocol
 class Translator(Protocol):
     def gettext(self, message: str) -> str: ...
 
+    def ngettext(self, singular: str, plural: str, n: int) -> str: ...
+
     def pgettext(self, context: str, message: str) -> str: ...
 
 
@@ -24,6 +26,9 @@ class _Source:
 
     def gettext(self, message: str) -> str:
         return message
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return singular if n == 1 else plural
 
     def pgettext(self, context: str, message: str) -> str:
         return message
@@ -37,6 +42,7 @@ class Message:
     text: str
     params: Mapping[str, object] = field(default_factory=dict)
     context: str | None = None  # where one English text has two jobs ("Copies")
+    plural: str | None = None  # the plural text, chosen by the count in params["n"]
 
     def translate(self, translator: Translator) -> str:
         """The sentence in a language: values that are messages themselves are translated
@@ -45,14 +51,17 @@ class Message:
             key: value.translate(translator) if isinstance(value, Message) else value
             for key, value in self.params.items()
         }
-        if self.context is None:
+        if self.plural is not None:
+            template = translator.ngettext(self.text, self.plural, int(self.params["n"]))
+        elif self.context is None:
             template = translator.gettext(self.text)
         else:
             template = translator.pgettext(self.context, self.text)
         try:
             return template % values if values else template
         except (KeyError, ValueError, TypeError):  # a broken translation: the source text
-            return self.text % values if values else self.text
+            source = self.plural if self.plural and values.get("n") != 1 else self.text
+            return source % values if values else source
 
     def __str__(self) -> str:
         return self.translate(SOURCE)
@@ -61,6 +70,11 @@ class Message:
 def msg(text: str, **params: object) -> Message:
     """Mark a sentence for translation; it is translated when shown."""
     return Message(text, params)
+
+
+def nmsg(singular: str, plural: str, n: int, **params: object) -> Message:
+    """`msg` with a count: the form for `n` in each language (`%(n)s` is the count)."""
+    return Message(singular, {"n": n, **params}, plural=plural)
 
 
 def pmsg(context: str, text: str, **params: object) -> Message:

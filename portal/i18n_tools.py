@@ -16,8 +16,9 @@ from portal.config import REPO_ROOT
 from portal.web.i18n import LANGUAGES, LOCALES_DIR, compile_catalog
 
 POT_PATH = LOCALES_DIR / "messages.pot"
-# gettext's own names in code and templates, and portal/errors.py's markers: msg(text, ...)
-# and pmsg(context, text, ...) build messages translated where they are shown.
+# gettext's own names in code and templates, and portal/errors.py's markers: msg(text, ...),
+# nmsg(singular, plural, n, ...) and pmsg(context, text, ...) build messages translated
+# where they are shown.
 KEYWORDS = {
     "_": None,
     "gettext": None,
@@ -25,6 +26,7 @@ KEYWORDS = {
     "pgettext": ((1, "c"), 2),
     "npgettext": ((1, "c"), 2, 3),
     "msg": (1,),
+    "nmsg": (1, 2),
     "pmsg": ((1, "c"), 2),
 }
 # GNU gettext's plural rules, from the language registry (portal/languages.py).

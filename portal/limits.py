@@ -36,7 +36,6 @@ LIBRARY_CODE = re.compile(r"[A-Z0-9]{2,16}")
 # A record id is a URL path segment: it starts with a letter or digit (so it is never "." or
 # "..", which clients resolve away), then letters, digits, '.', '_' and '-'.
 _RECORD_ID = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{MAX_RECORD_ID - 1}}}")
-RECORD_ID_RULE = "letters, digits, '.', '_' and '-', starting with a letter or digit (at most 64)"
 
 
 def valid_record_id(value: object) -> bool:

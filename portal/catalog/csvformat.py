@@ -19,7 +19,7 @@ from datetime import date
 from portal import limits
 from portal.catalog import records
 from portal.catalog.records import Record
-from portal.errors import InvalidInput, Message, msg
+from portal.errors import InvalidInput, Message, msg, nmsg
 
 RECORD_FIELDS = records.FIELD_NAMES
 DONATION_FIELDS = ("donor", "donated_on", "library", "copies")
@@ -65,7 +65,11 @@ class CatalogFileError(InvalidInput):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__(
-            msg("The file has %(n)s problem(s); nothing was imported.", n=len(problems))
+            nmsg(
+                "The file has %(n)s problem; nothing was imported.",
+                "The file has %(n)s problems; nothing was imported.",
+                len(problems),
+            )
         )
 
     def __str__(self) -> str:
@@ -91,14 +95,6 @@ class ParsedFile:
 
 def split_list(value: str) -> tuple[str, ...]:
     return records.split_list(value)
-
-
-def normalize_isbn(value: str) -> str:
-    """ISBN-10 or -13 (hyphens and spaces allowed) -> ISBN-13 digits; raises InvalidInput."""
-    isbn = records.check_isbn(value)
-    if isbn is None:
-        raise InvalidInput(msg("not a valid ISBN (%(reason)s)", reason="empty"))
-    return isbn
 
 
 def assigned_id(data: dict[str, str]) -> str:

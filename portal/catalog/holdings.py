@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
 
 from portal.catalog import models
-from portal.errors import Conflict, msg
+from portal.errors import Conflict, nmsg
 
 
 class HoldingsError(Conflict):
@@ -44,11 +44,13 @@ def expect_version(conn: Connection, record_id: str, library: str, expected: int
     copies, version = holding_version(conn, record_id, library)
     if version != expected:
         raise ChangedMeanwhile(
-            msg(
+            nmsg(
+                "The holding changed meanwhile (%(library)s now has %(n)s copy); nothing was "
+                "saved. Check the numbers and try again.",
                 "The holding changed meanwhile (%(library)s now has %(n)s copies); nothing was "
                 "saved. Check the numbers and try again.",
+                copies,
                 library=library,
-                n=copies,
             )
         )
     return copies
@@ -56,10 +58,11 @@ def expect_version(conn: Connection, record_id: str, library: str, expected: int
 
 def _not_enough(library: str, held: int, taken: int) -> HoldingsError:
     return HoldingsError(
-        msg(
-            "%(library)s holds %(held)s copies; %(taken)s cannot be taken away",
+        nmsg(
+            "%(library)s holds %(n)s copy; %(taken)s cannot be taken away",
+            "%(library)s holds %(n)s copies; %(taken)s cannot be taken away",
+            held,
             library=library,
-            held=held,
             taken=taken,
         )
     )

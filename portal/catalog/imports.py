@@ -20,7 +20,6 @@ from portal.catalog.csvformat import DonationRow, ParsedFile
 from portal.catalog.holdings import Event, apply_events
 from portal.catalog.records import Record
 from portal.catalog.reference import LANGUAGES, subjects
-from portal.errors import Message, msg
 
 
 @dataclass
@@ -38,36 +37,17 @@ class ImportReport:
     changed_ids: set[str] = field(default_factory=set)
     dry_run: bool = False
 
-    def message(self) -> Message:
-        """The report in one sentence, to be shown in the reader's language."""
-        counts = {
-            "rows": self.rows,
-            "files": len(self.files),
-            "new": self.records_new,
-            "updated": self.records_updated,
-            "unchanged": self.records_unchanged,
-            "donations": self.donations_new,
-            "corrected": self.donations_corrected,
-            "same": self.donations_unchanged,
-            "copies": f"{self.copies_added:+d}",
-        }
-        if self.dry_run:
-            return msg(
-                "would import %(rows)s rows from %(files)s file(s): records %(new)s new, "
-                "%(updated)s updated, %(unchanged)s unchanged; donations %(donations)s new, "
-                "%(corrected)s corrected, %(same)s unchanged; %(copies)s copies",
-                **counts,
-            )
-        return msg(
-            "imported %(rows)s rows from %(files)s file(s): records %(new)s new, "
-            "%(updated)s updated, %(unchanged)s unchanged; donations %(donations)s new, "
-            "%(corrected)s corrected, %(same)s unchanged; %(copies)s copies",
-            **counts,
-        )
-
     def summary(self) -> str:
-        """The report in English (the command line, the audit log)."""
-        return str(self.message())
+        """The report in one English line (the command line, the audit log); pages show the
+        counts one by one, translated (templates/staff/_import_report.html)."""
+        verb = "would import" if self.dry_run else "imported"
+        return (
+            f"{verb} {self.rows} rows from {len(self.files)} file(s): records "
+            f"{self.records_new} new, {self.records_updated} updated, "
+            f"{self.records_unchanged} unchanged; donations {self.donations_new} new, "
+            f"{self.donations_corrected} corrected, {self.donations_unchanged} unchanged; "
+            f"{self.copies_added:+d} copies"
+        )
 
 
 def _slug(text: str) -> str:

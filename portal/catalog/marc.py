@@ -53,7 +53,11 @@ MARC_LANGUAGES = {
     "swe": "sv", "nor": "no", "dan": "da", "fin": "fi", "est": "et", "lav": "lv", "lit": "lt",
     "chi": "zh", "zho": "zh", "jpn": "ja", "kor": "ko", "mon": "mn", "lat": "la",
 }  # fmt: skip
-_NO_LANGUAGE = {"und": "undetermined", "mul": "multiple languages", "zxx": "no linguistic content"}
+_NO_LANGUAGE = {
+    "und": msg("the language is coded as undetermined (und)"),
+    "mul": msg("the language is coded as multiple languages (mul)"),
+    "zxx": msg("the language is coded as no linguistic content (zxx)"),
+}
 TRANSLATOR_TERMS = frozenset({  # words of a 100/700 $e relator term, without their periods
     "translator", "translated", "trans", "tr", "trl",
     "переводчик", "перевод", "пер", "аударған", "аудармашы", "аударма",
@@ -513,7 +517,14 @@ class _RecordMapper:
         fields = record.get_fields("852")
         if not fields:
             if self.default_library is None:
-                self.fail("852", None, msg("no 852 holdings and no --library given"))
+                self.fail(
+                    "852",
+                    None,
+                    msg(
+                        "no 852 holdings, and no library was chosen for records without them "
+                        "(--library)"
+                    ),
+                )
             elif self.default_library.strip().upper() not in self.libraries:
                 self._unknown_library(self.default_library)
             else:

@@ -135,15 +135,15 @@ def check_length(value: str) -> None:
         raise InvalidInput(msg("longer than %(n)s characters", n=limits.MAX_FIELD_CHARS))
 
 
+ID_RULE = msg(
+    "use only letters, digits, '.', '_' and '-', starting with a letter or digit (at most %(n)s)",
+    n=limits.MAX_RECORD_ID,
+)
+
+
 def check_record_id(value: str) -> str:
     if not limits.valid_record_id(value):
-        raise InvalidInput(
-            msg(
-                "use only letters, digits, '.', '_' and '-', starting with a letter or "
-                "digit (at most %(n)s)",
-                n=limits.MAX_RECORD_ID,
-            )
-        )
+        raise InvalidInput(ID_RULE)
     return value
 
 

@@ -44,6 +44,7 @@ LIBRARY_KINDS = {
     "other": pmsg("library kind", "other library"),
 }
 LIBRARY_FIELDS = ("kind", "district", "address", "latitude", "longitude")
+COORDINATE_LABELS = {"latitude": msg("Latitude"), "longitude": msg("Longitude")}
 
 
 def _copies(value: int | str) -> int:
@@ -336,7 +337,7 @@ def _library_values(fields: dict[str, str]) -> dict:
             raise InvalidInput(
                 msg(
                     "%(field)s must be a number from %(low)s to %(high)s",
-                    field=key,
+                    field=COORDINATE_LABELS[key],
                     low=low,
                     high=high,
                 )
@@ -387,9 +388,7 @@ def save_library(
             before = {k: row[k] for k in values}
             if values:
                 conn.execute(
-                    update(models.libraries)
-                    .where(models.libraries.c.code == code)
-                    .values(**values)
+                    update(models.libraries).where(models.libraries.c.code == code).values(**values)
                 )
             reference.set_names(conn, "library", code, {k: v for k, v in names.items() if v})
             record_action(

@@ -7,6 +7,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from portal import limits
+from portal.catalog.records import ID_RULE
 from portal.catalog.staff import unknown
 from portal.errors import NotFound, PortalError, msg
 from portal.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, translations
@@ -66,7 +67,7 @@ def api_search(request: Request) -> JSONResponse:
 def api_record(request: Request) -> JSONResponse:
     record_id = request.path_params["record_id"]
     if not limits.valid_record_id(record_id):  # such an id cannot exist
-        raise NotFound(msg("No record has that id: ids are %(rule)s.", rule=limits.RECORD_ID_RULE))
+        raise NotFound(msg("No record has that id: %(rule)s.", rule=ID_RULE))
     catalog = request.app.state.catalog
     record = catalog.records([record_id]).get(record_id)
     if record is None:

@@ -51,8 +51,10 @@ def test_home_in_every_language(client, lang):
 
 
 def test_home_is_translated(client):
-    assert "Поиск" in client.get("/ru/").text
-    assert "Axtarış" in client.get("/az/").text
+    assert ">Найти</button>" in client.get("/ru/").text  # "Search" as a button
+    assert ">Axtar</button>" in client.get("/az/").text
+    assert "<title>Поиск</title>" in client.get("/ru/search").text  # and as a page title
+    assert "<title>Axtarış</title>" in client.get("/az/search").text
 
 
 def test_search_page_shows_highlight_holdings_and_facets(client):
@@ -139,3 +141,22 @@ def test_library_page_is_sortable_filterable_with_figures(client):
     by_year = client.get("/en/libraries/SHU", params={"sort": "year"})
     years = [int(y) for y in re.findall(r"· (\d{4})\s", by_year.text)]
     assert years == sorted(years, reverse=True) and years
+
+
+@pytest.mark.parametrize(
+    "lang,words",
+    [("az", "sort"), ("kk", "sort"), ("tr", "sort"), ("ru", "sort"), ("en", "sort must be one of")],
+)
+def test_a_refused_request_is_explained_in_the_readers_language(client, lang, words):
+    """Messages built in Python (here: a bad parameter) reach every UI through gettext; they
+    were English in all five."""
+    from portal.web.i18n import translations
+
+    page = client.get(f"/{lang}/search", params={"sort": "nonsense"})
+    assert page.status_code == 400
+    expected = translations(lang).gettext("sort must be one of %(values)s")
+    assert lang == "en" or expected != "sort must be one of %(values)s"
+    assert expected.split("%(values)s")[0].strip() in page.text
+    api = client.get("/api/v1/search", params={"sort": "nonsense", "ui_lang": lang}).json()
+    assert api["error"]["message"].startswith(expected.split("%(values)s")[0].strip())
+    assert words in api["error"]["message"]
