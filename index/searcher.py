@@ -50,6 +50,12 @@ class Hit:
     title: str
     language: str
     highlight: list[Segment]
+    # From the index alone, so a page can still list a hit when the catalog database is
+    # out of reach for a moment.
+    authors: list[str] = field(default_factory=list)
+    year: int | None = None
+    script: str = ""
+    work: str = ""
 
 
 @dataclass
@@ -312,6 +318,10 @@ def search(
                 title=title,
                 language=language,
                 highlight=highlight(title, language, script, parsed.words),
+                authors=list(fields.get("authors") or []),
+                year=fields.get("year"),
+                script=script,
+                work=fields.get("work", ""),
             )
         )
     suggestion = None

@@ -35,6 +35,7 @@ from index.schema import INDEX_FORMAT, build_schema, to_document
 from index.vocabulary import Vocabulary
 
 REFRESH_SECONDS = 0.25
+APPLIED_FILE = "applied-position"  # the caller's change-feed position this generation holds
 WRITE_TIMEOUT_SECONDS = 120.0
 KEEP_GENERATIONS = 2
 RESULT_CACHE_SIZE = 1024
@@ -48,6 +49,16 @@ class IndexUnavailable(RuntimeError):
 
 class IndexBuildFailed(OSError):
     """A rebuild did not write every record (disk full, a failed worker process)."""
+
+
+class IndexBusy(RuntimeError):
+    """Another process is writing the index (asked not to wait)."""
+
+
+# What an `apply` step found to do: documents to add or replace, ids to delete, and the
+# position they bring the index to; REBUILD asks for a full rebuild instead.
+Batch = tuple[list[dict], set[str], int]
+REBUILD = "rebuild"
 
 
 class SearchIndex:
@@ -141,24 +152,56 @@ class SearchIndex:
         """Add or replace the given records and delete the given ids, in one commit."""
         documents = [to_document(record, self.sort_locales) for record in records]
         with self._write_lock():
-            # Opened under the lock: an index opened before another writer's commit names
-            # segment files that commit may already have removed.
-            ix = whoosh_index.open_dir(str(self.path))
-            writer = self._writer(ix)
-            try:
-                for record_id in delete_ids:
-                    writer.delete_by_term("id", record_id)
-                for document in documents:
-                    writer.update_document(**document)
-            except BaseException:
-                writer.cancel()
-                raise
-            writer.commit()
-        self._checked = 0.0  # this process sees its own commit at once
+            self._write(documents, delete_ids)
         return len(documents)
 
+    def _write(self, documents: list[dict], delete_ids: Iterable[str]) -> None:
+        # Opened under the lock: an index opened before another writer's commit names
+        # segment files that commit may already have removed.
+        ix = whoosh_index.open_dir(str(self.path))
+        writer = self._writer(ix)
+        try:
+            for record_id in delete_ids:
+                writer.delete_by_term("id", record_id)
+            for document in documents:
+                writer.update_document(**document)
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+        self._checked = 0.0  # this process sees its own commit at once
+
+    def applied(self) -> int:
+        """The position the current generation was last brought to (0 if never)."""
+        try:
+            return int((self.path / APPLIED_FILE).read_text().strip() or 0)
+        except (OSError, ValueError):
+            return 0
+
+    def _mark_applied(self, folder: Path, position: int) -> None:
+        tmp = folder / f".{APPLIED_FILE}.{os.getpid()}"
+        tmp.write_text(f"{position}\n")
+        os.replace(tmp, folder / APPLIED_FILE)
+
+    def apply(self, step: Callable[[int], Batch | str | None], wait: bool = True) -> int | str:
+        """Bring the index forward under the write lock: `step(applied)` reads what changed
+        since the applied position and returns a Batch (written, with its position, in one
+        commit), None (nothing to do) or REBUILD (nothing written; the caller rebuilds).
+        Reading inside the lock keeps two processes from writing older documents over newer
+        ones. With `wait` False, IndexBusy is raised at once if another process is writing.
+        Returns the position reached, or REBUILD."""
+        with self._write_lock(wait=wait):
+            position = self.applied()
+            found = step(position)
+            if found is None or found == REBUILD:
+                return found or position
+            records, delete_ids, reached = found
+            self._write([to_document(r, self.sort_locales) for r in records], delete_ids)
+            self._mark_applied(self.path.parent / os.readlink(self.path), reached)
+            return reached
+
     @contextmanager
-    def _write_lock(self):
+    def _write_lock(self, wait: bool = True):
         """One writer at a time across threads and processes (waits up to write_timeout)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path.parent / f".{self.path.name}.write.lock", "a") as lock:
@@ -168,6 +211,8 @@ class SearchIndex:
                     fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     break
                 except BlockingIOError:
+                    if not wait:
+                        raise IndexBusy("another process is writing the index") from None
                     if time.monotonic() > deadline:
                         raise TimeoutError("another process keeps the index busy") from None
                     time.sleep(0.02)
@@ -177,10 +222,15 @@ class SearchIndex:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def rebuild(
-        self, records: Iterable[dict], progress: Callable[[int], None] | None = None
+        self,
+        records: Iterable[dict],
+        progress: Callable[[int], None] | None = None,
+        applied: int = 0,
     ) -> int:
-        """Index every record into a new generation, then swap it in atomically."""
+        """Index every record into a new generation, then swap it in atomically. `applied`
+        is the position of the snapshot the records were read at."""
         generation = self._new_generation()
+        self._mark_applied(generation, applied)
         ix = whoosh_index.open_dir(str(generation))
         writer = self._writer(ix, procs=REBUILD_PROCESSES)
         count = 0
@@ -207,7 +257,8 @@ class SearchIndex:
             )
         if progress:
             progress(count)
-        self._swap_to(generation)
+        with self._write_lock():  # not while another process writes the generation it reads
+            self._swap_to(generation)
         self._checked = 0.0
         return count
 

@@ -55,6 +55,45 @@ def _subwriter_run(self) -> None:
         os._exit(1)
 
 
+class WriterProcessDied(OSError):
+    """A writer process of a rebuild exited (a full disk, say); nothing is waiting for the
+    documents still to be written."""
+
+
+def _put_while_alive(writer, jobinfo) -> None:
+    """MpWriter puts each batch of documents on its job queue; if every writer process has
+    died, the put would block forever once the queue is full. Wait in short steps and give
+    up when a writer process is gone."""
+    import queue
+
+    while True:
+        if any(not task.is_alive() for task in writer.tasks):
+            raise WriterProcessDied("an index writer process exited; the rebuild stops")
+        try:
+            writer.jobqueue.put(jobinfo, timeout=0.5)
+            return
+        except queue.Full:
+            continue
+
+
+def _enqueue(self) -> None:
+    """MpWriter._enqueue, with a put that notices dead writer processes."""
+    import pickle
+
+    from whoosh.util import random_name
+
+    docbuffer = self.docbuffer
+    filename = f"{random_name()}.doclist"
+    with self.temp_storage().create_file(filename).raw_file() as f:
+        for item in docbuffer:
+            pickle.dump(item, f, 2)
+    if len(self.tasks) < self.procs:
+        self._new_task()
+    _put_while_alive(self, (filename, len(docbuffer)))
+    self.docbuffer = []
+
+
 def apply() -> None:
     whoosh3.W3PerDocReader._cached_reader = _cached_reader
     multiproc.SubWriterTask.run = _subwriter_run
+    multiproc.MpWriter._enqueue = _enqueue

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from portal.catalog.accounts import (
     AccountError,
@@ -53,19 +53,20 @@ def open_catalog(settings: Settings) -> Catalog:
 
 
 def prepare(settings: Settings, demo: bool = True) -> Catalog:
-    """Create the catalog on an empty data folder (with the demo catalog unless told not
-    to) and make sure a working index exists."""
-    fresh = settings.database_url is None and not DataPaths(settings.data_dir).database.exists()
+    """Create the catalog if its database is empty (with the demo catalog unless told not
+    to), make sure this node's index exists and has caught up with the change feed."""
     catalog = open_catalog(settings)
-    if fresh and demo:
+    if catalog.created and demo:
         report = load_demo(catalog)
         err.print(f"demo catalog: {report.summary()}")
-    if fresh:
+    if not catalog.index.exists():
         err.print("building the search index from the catalog ...")
         reindex(catalog)
     elif not catalog.index.healthy():
         # The portal serves meanwhile and rebuilds in the background (see web/app.py).
         err.print("the search index is missing or damaged: it is rebuilt while the portal serves")
+    else:
+        catalog.catch_up()  # a node that was down applies what it missed
     return catalog
 
 
@@ -112,6 +113,14 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         catalog.close()
     print(report.summary())
+    if catalog.index_behind is not None and not args.dry_run:
+        err.print(
+            f"the import is saved, but the search index could not follow it "
+            f"({catalog.index_behind}); it catches up when the portal starts or with "
+            "`portal check`",
+            markup=False,
+        )
+        return 1
     return 0
 
 
@@ -208,9 +217,9 @@ def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
-    from portal.catalog.db import current_revision, migrate, open_engine, revisions, sqlite_url
+    from portal.catalog.db import current_revision, migrate, open_engine, revisions
 
-    url = settings.database_url or sqlite_url(DataPaths(settings.data_dir).database)
+    url = DataPaths(settings.data_dir).database_url(settings.database_url)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = open_engine(url)
     try:
@@ -360,13 +369,18 @@ def main(argv: list[str] | None = None) -> int:
         err.print(f"portal {args.command}: {problem}", markup=False)
         return 1
     except (OSError, OperationalError) as problem:
-        # Disk full, a read-only data folder, a locked database: say so, without a traceback.
-        # Every write is one transaction (and a new index generation), so nothing is half done.
+        # Disk full, a read-only data folder, a locked or unreachable database: say so, in
+        # one line, without a traceback. Every write is one transaction (and a new index
+        # generation), so nothing is half done.
+        reason = str(getattr(problem, "orig", None) or problem).strip().splitlines()[0]
         err.print(
-            f"portal {args.command}: cannot read or write the data folder: "
-            f"{getattr(problem, 'orig', None) or problem}",
-            markup=False,
+            f"portal {args.command}: cannot read or write the catalog: {reason}", markup=False
         )
+        err.print("nothing was changed", markup=False)
+        return 1
+    except SQLAlchemyError as problem:
+        reason = str(getattr(problem, "orig", None) or problem).strip().splitlines()[0]
+        err.print(f"portal {args.command}: the database refused: {reason}", markup=False)
         err.print("nothing was changed", markup=False)
         return 1
 

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from databases import BACKEND
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
@@ -193,8 +194,15 @@ def test_full_disk_gives_a_clear_error_and_keeps_the_previous_state(demo_dir, tm
         _out, errors = process.communicate(timeout=300)
     assert process.returncode == 1, errors
     text = errors.decode("utf-8", "replace")
-    assert "cannot read or write the data folder" in text and "Traceback" not in text
-    assert counts(demo_dir) == before
+    assert "Traceback" not in text
+    if command == "import" and BACKEND == "postgresql":
+        # The catalog is on another machine: the import is saved, and the full disk only
+        # stops this node's index, which catches up later (here: `portal check`).
+        assert "the import is saved, but the search index could not follow it" in text
+        assert counts(demo_dir)[0] == before[0] + len({r["record_id"] for r in _rows})
+    else:
+        assert "cannot read or write the catalog" in text and "nothing was changed" in text
+        assert counts(demo_dir) == before
     assert_consistent_after_check(demo_dir)
 
 
@@ -258,7 +266,7 @@ def test_restore_refuses_what_is_not_a_backup(demo_dir, tmp_path):
     bogus.write_bytes(b"this is not a database")
     catalog = Catalog.open(demo_dir)
     try:
-        with pytest.raises(BackupError, match="not an SQLite database"):
+        with pytest.raises(BackupError, match="not an SQLite database|not a PostgreSQL catalog"):
             restore(catalog.engine, bogus)
         assert catalog.record_count() == 342
     finally:

@@ -8,21 +8,26 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.exc import OperationalError
 
 from index import SearchIndex
+from index.store import REBUILD
 from index.vocabulary import Vocabulary, language_labels
 from portal import languages
-from portal.catalog import models
+from portal.catalog import feed, models
 from portal.catalog.audit import record_action
 from portal.catalog.csvformat import (
     CatalogFileError,
@@ -31,13 +36,22 @@ from portal.catalog.csvformat import (
     parse_catalog_csv,
     write_catalog_csv,
 )
-from portal.catalog.db import migrate, open_engine, sqlite_url, writing
+from portal.catalog.db import (
+    migrate,
+    open_engine,
+    retrying,
+    revisions,
+    snapshot,
+    sqlite_url,
+    writing,
+)
 from portal.catalog.imports import ImportReport, apply_import
 from portal.catalog.marc import parse_marc
 from portal.catalog.records import Record, isbn10
 from portal.catalog.reference import LANGUAGES, subjects
 
 EPOCH = date(1970, 1, 1)
+log = logging.getLogger("portal.catalog")
 FULL_REBUILD_ABOVE = 5_000
 
 
@@ -85,6 +99,35 @@ def is_marc(source: str, data: bytes) -> bool:
 class DryRun(Exception):
     """Raised inside an import transaction to roll it back after validation."""
 
+    def __init__(self, report: ImportReport):
+        self.report = report
+
+
+class Touched:
+    """The records a change touched (or every record)."""
+
+    def __init__(self) -> None:
+        self.ids: set[str] | None = set()
+        self.any = False
+
+    def add(self, record_id: str) -> None:
+        self.update([record_id])
+
+    def update(self, record_ids: Iterable[str]) -> None:
+        if self.ids is not None:
+            self.ids.update(record_ids)
+        self.any = True
+
+    def everything(self) -> None:
+        self.ids, self.any = None, True
+
+    def __bool__(self) -> bool:
+        return self.any and (self.ids is None or bool(self.ids))
+
+
+T = TypeVar("T")
+FEED_BATCH = 2000  # changes applied in one index commit
+
 
 @dataclass
 class DataPaths:
@@ -98,6 +141,22 @@ class DataPaths:
     def index(self) -> Path:
         return self.root / "index"
 
+    @property
+    def database_url_file(self) -> Path:
+        return self.root / "database.url"
+
+    def named_database(self) -> str | None:
+        """The database URL the folder names (a node's folder, beside its own index)."""
+        try:
+            return self.database_url_file.read_text().strip() or None
+        except FileNotFoundError:
+            return None
+
+    def database_url(self, explicit: str | None = None) -> str:
+        """`explicit` (PORTAL_DATABASE_URL), else the folder's database.url, else SQLite in
+        the folder."""
+        return explicit or self.named_database() or sqlite_url(self.database)
+
 
 def _json_list(value: str | None) -> list[str]:
     return json.loads(value) if value else []
@@ -109,25 +168,30 @@ REFERENCE_SECONDS = 1.0
 
 
 class Catalog:
-    def __init__(self, engine: Engine, search_index: SearchIndex):
+    def __init__(self, engine: Engine, search_index: SearchIndex | None):
         self.engine = engine
         self.index = search_index
+        self.created = False  # this process created the catalog's tables (an empty catalog)
+        self.index_behind: Exception | None = None  # why the last change is not indexed yet
         self._reference: dict[str, tuple[float, object]] = {}
         self._reference_lock = threading.Lock()
 
     @classmethod
     def open(cls, data_dir: Path | str, database_url: str | None = None) -> Catalog:
-        """Open (creating if needed) the catalog in a data folder and migrate it."""
+        """Open (creating if needed) the catalog of a data folder and migrate it. The
+        database is `database_url`, else the one the folder names in `database.url` (a node
+        of a shared PostgreSQL catalog), else SQLite in the folder."""
         paths = DataPaths(Path(data_dir))
         paths.root.mkdir(parents=True, exist_ok=True)
-        engine = open_engine(database_url or sqlite_url(paths.database))
-        migrate(engine)
-        index = SearchIndex(
+        engine = open_engine(paths.database_url(database_url))
+        catalog = cls(engine, None)
+        catalog.created = migrate(engine) == revisions()
+        catalog.index = SearchIndex(
             paths.index,
             vocabularies=search_vocabularies(),
             sort_locales=languages.collations(),
         )
-        return cls(engine, index)
+        return catalog
 
     def close(self) -> None:
         self.index.close()
@@ -141,8 +205,13 @@ class Catalog:
         with self._reference_lock:
             found = self._reference.get(table.name)
         if found is None or now - found[0] >= REFERENCE_SECONDS:
-            with self.engine.connect() as conn:
-                rows = [dict(r) for r in conn.execute(select(table)).mappings()]
+            try:
+                with self.engine.connect() as conn:
+                    rows = [dict(r) for r in conn.execute(select(table)).mappings()]
+            except OperationalError:
+                if found is None:
+                    raise
+                return [dict(r) for r in found[1]]  # the database is away: the last we read
             found = (now, rows)
             with self._reference_lock:
                 self._reference[table.name] = found
@@ -207,29 +276,104 @@ class Catalog:
         actor: str = "cli",
         dry_run: bool = False,
         library: str | None = None,
+        claim: Callable[[Connection], None] | None = None,
+        wait_seconds: float | None = None,
     ) -> ImportReport:
-        """Import files all-or-nothing, then index what changed."""
+        """Import files all-or-nothing, then index what changed. `claim(conn)` runs first in
+        the import's transaction (a previewed upload taken, so it is imported once)."""
         parsed = self.parse_files(files, library)
-        report = None
-        try:
-            with writing(self.engine) as conn:
-                report = apply_import(conn, parsed, actor=actor, dry_run=dry_run)
-                if dry_run:
-                    raise DryRun
-                record_action(
-                    conn,
-                    actor,
-                    "import",
-                    ", ".join(report.files)[:200],
-                    library,
-                    None,
-                    {"summary": report.summary()},
-                )
-        except DryRun:
+
+        def work(conn: Connection, touched: Touched) -> ImportReport:
+            if claim is not None:
+                claim(conn)
+            report = apply_import(conn, parsed, actor=actor, dry_run=dry_run)
+            if dry_run:
+                raise DryRun(report)
+            record_action(
+                conn,
+                actor,
+                "import",
+                ", ".join(report.files)[:200],
+                library,
+                None,
+                {"summary": report.summary()},
+            )
+            touched.update(report.changed_ids)
             return report
+
+        try:
+            report = self.change("import", actor, work, wait_seconds)
+        except DryRun as rolled_back:
+            return rolled_back.report
         self.forget_reference_data()  # an import may bring new donors
-        self.reindex_records(report.changed_ids)
         return report
+
+    # --- the one write path ---------------------------------------------------------------
+
+    def change(
+        self,
+        kind: str,
+        actor: str,
+        work: Callable[[Connection, Touched], T],
+        wait_seconds: float | None = None,
+    ) -> T:
+        """Run `work(conn, touched)` as one write transaction that also appends to the change
+        feed the records it touched; run again if it lost a race (a key another transaction
+        just took); then bring this node's index up to date. Every write of the catalog
+        goes through here, so one machine and ten behave the same."""
+
+        def attempt() -> T:
+            touched = Touched()
+            with writing(self.engine, wait_seconds) as conn:
+                result = work(conn, touched)
+                if touched:
+                    feed.append(conn, kind, touched.ids, actor)
+            return result
+
+        result = retrying(attempt)
+        self.follow()
+        return result
+
+    def follow(self) -> None:
+        """Catch up after a committed change. A failure here (a full disk, an index another
+        process holds too long) must not turn a saved change into an error: it is logged
+        and kept in `index_behind`, and this node's follower, the next start or `portal
+        check` applies the change later (it is in the feed)."""
+        try:
+            self.catch_up()
+            self.index_behind = None
+        except Exception as error:  # noqa: BLE001 - the change is committed either way
+            log.warning("the search index could not follow a committed change: %s", error)
+            self.index_behind = error
+
+    def catch_up(self, wait: bool = True) -> int:
+        """Apply every committed change this node's index has not seen, in order; returns
+        the position reached. A missing index, or more changed records than an update is
+        worth, is rebuilt from a snapshot (and the changes after it)."""
+        if not self.index.exists():
+            self.rebuild_index()
+            return self.index.applied()
+        reached = self.index.apply(self._pending, wait=wait)
+        if reached == REBUILD:
+            self.rebuild_index()
+            return self.index.applied()
+        return reached
+
+    def _pending(self, applied: int):
+        """What changed after `applied`: documents to write, ids to delete, the position."""
+        with self.engine.connect() as conn:
+            if feed.head(conn) <= applied:
+                return None
+            changes = feed.since(conn, applied, limit=FEED_BATCH)
+            ids: set[str] = set()
+            for change in changes:
+                if change.records is None:
+                    return REBUILD
+                ids |= change.records
+            if len(ids) > FULL_REBUILD_ABOVE:
+                return REBUILD
+            found = list(self.documents(ids, conn=conn))
+        return found, ids - {doc["id"] for doc in found}, changes[-1].position
 
     def import_paths(
         self,
@@ -243,9 +387,12 @@ class Catalog:
 
     # --- index documents ------------------------------------------------------------------
 
-    def documents(self, ids: Iterable[str] | None = None) -> Iterator[dict]:
-        """Records as the plain dicts the index takes, with their current holdings."""
-        with self.engine.connect() as conn:
+    def documents(
+        self, ids: Iterable[str] | None = None, conn: Connection | None = None
+    ) -> Iterator[dict]:
+        """Records as the plain dicts the index takes, with their current holdings (read
+        on `conn` if given: inside a snapshot, or the caller's transaction)."""
+        with nullcontext(conn) if conn is not None else self.engine.connect() as conn:
             library_district = dict(
                 conn.execute(select(models.libraries.c.code, models.libraries.c.district)).all()
             )
@@ -284,45 +431,16 @@ class Catalog:
             summary[record_id]["donors"].add(donor)
         return summary
 
-    def reindex_records(self, ids: Iterable[str]) -> int:
-        ids = set(ids)
-        if not ids:
-            return 0
-        if not self.index.exists() or len(ids) > FULL_REBUILD_ABOVE:
-            # Re-indexing tens of thousands of documents one by one is slower than writing a
-            # fresh generation, and a fresh one is compact.
-            return self.rebuild_index()
-        found = list(self.documents(ids))
-        missing = ids - {doc["id"] for doc in found}
-        return self.index.update(found, delete_ids=missing)
-
     def rebuild_index(self, progress: Callable[[int], None] | None = None) -> int:
-        """Build a fresh index generation from the catalog and swap it in.
-
-        Changes committed while the rebuild runs are re-indexed right after the swap, so a
-        librarian's edit during a reindex is never lost.
-        """
-        with self.engine.connect() as conn:
-            started = conn.execute(select(func.max(models.records.c.updated_at))).scalar()
-            last_event = conn.execute(select(func.max(models.holding_events.c.id))).scalar()
-        count = self.index.rebuild(self.documents(), progress=progress)
-        with self.engine.connect() as conn:
-            changed = set()
-            if started is not None:
-                changed |= set(
-                    conn.execute(
-                        select(models.records.c.id).where(models.records.c.updated_at > started)
-                    ).scalars()
-                )
-            changed |= set(
-                conn.execute(
-                    select(models.holding_events.c.record_id).where(
-                        models.holding_events.c.id > (last_event or 0)
-                    )
-                ).scalars()
+        """Build a fresh index generation from one snapshot of the catalog, swap it in, then
+        apply the changes committed while it was built (a librarian's edit during a reindex
+        is never lost: it is in the feed after the snapshot's position)."""
+        with snapshot(self.engine) as conn:
+            position = feed.head(conn)
+            count = self.index.rebuild(
+                self.documents(conn=conn), progress=progress, applied=position
             )
-        if changed:
-            self.index.update(list(self.documents(changed)))
+        self.catch_up()
         return count
 
     # --- reading for the web and the CLI --------------------------------------------------

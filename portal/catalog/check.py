@@ -8,13 +8,13 @@ Checks, and repairs unless told not to:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
 
 from index.schema import fingerprint
-from portal.catalog import models
+from portal.catalog import feed, models
 from portal.catalog.catalog import Catalog
-from portal.catalog.db import writing
 
 
 @dataclass
@@ -25,6 +25,8 @@ class CheckReport:
     stale_in_index: set[str] = field(default_factory=set)
     extra_in_index: set[str] = field(default_factory=set)
     repaired: bool = False
+    head: int = 0  # the change feed's newest position
+    nodes: list[tuple[str, int, datetime]] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
@@ -56,7 +58,15 @@ class CheckReport:
             if ids:
                 shown = ", ".join(sorted(ids)[:10]) + (" ..." if len(ids) > 10 else "")
                 out.append(f"{verb}: {len(ids)} record(s) {name} the index: {shown}")
-        return out or ["catalog and index agree"]
+        out = out or ["catalog and index agree"]
+        now = datetime.now(UTC)
+        for name, applied, seen_at in self.nodes:
+            ago = int((now - seen_at).total_seconds())
+            out.append(
+                f"node {name}: index at change {applied} of {self.head} "
+                f"({self.head - applied} behind), last seen {ago} s ago"
+            )
+        return out
 
 
 def _holdings_drift(catalog: Catalog) -> list[tuple[str, str, int, int]]:
@@ -83,9 +93,13 @@ def _holdings_drift(catalog: Catalog) -> list[tuple[str, str, int, int]]:
 
 def check(catalog: Catalog, repair: bool = True) -> CheckReport:
     report = CheckReport(repaired=repair)
+    with catalog.engine.connect() as conn:
+        report.head = feed.head(conn)
+        report.nodes = feed.node_positions(conn)
     report.holdings_drift = _holdings_drift(catalog)
     if repair and report.holdings_drift:
-        with writing(catalog.engine) as conn:
+
+        def work(conn, touched) -> None:
             for record_id, library, _held, ledger in report.holdings_drift:
                 conn.execute(
                     update(models.holdings)
@@ -95,6 +109,11 @@ def check(catalog: Catalog, repair: bool = True) -> CheckReport:
                     )
                     .values(copies=ledger, version=models.holdings.c.version + 1)
                 )
+                touched.add(record_id)
+
+        catalog.change("check.repair", "portal check", work)
+    if catalog.index.exists() and catalog.index.healthy():
+        catalog.catch_up()  # changes still to apply are not drift
     if not catalog.index.exists() or not catalog.index.healthy():
         report.index_rebuilt = True
         if repair:

@@ -8,20 +8,23 @@ transaction together with the reference data they need.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from portal.catalog import reference
 from portal.errors import Busy, msg
 
+T = TypeVar("T")
 BUSY_TIMEOUT_MS = 30_000
 MIGRATIONS = "portal.catalog:migrations"
 RELEASE_0_1 = "0001"  # the revision a database made by release 0.1 is at
@@ -67,6 +70,9 @@ def writing(engine: Engine, wait_seconds: float | None = None) -> Iterator[Conne
             _sqlite_busy_timeout(conn, int(wait_seconds * 1000))
         try:
             with conn.begin():
+                if wait_seconds is not None and engine.dialect.name == "postgresql":
+                    ms = int(wait_seconds * 1000)
+                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = {ms}")
                 yield conn
         except OperationalError as error:
             if _is_lock_wait(error):
@@ -88,16 +94,67 @@ def _sqlite_busy_timeout(conn: Connection, milliseconds: int) -> None:
 
 
 def _is_lock_wait(error: OperationalError) -> bool:
+    """SQLite's busy timeout, or PostgreSQL's lock_timeout (SQLSTATE 55P03)."""
     text_ = str(error.orig).lower()
-    return "database is locked" in text_ or "lock timeout" in text_
+    return (
+        "database is locked" in text_
+        or getattr(error.orig, "sqlstate", None) == "55P03"
+        or "lock timeout" in text_
+    )
+
+
+def _retryable(error: DBAPIError) -> bool:
+    """A transaction that lost a race: a unique key another transaction just took, a
+    PostgreSQL serialization failure or deadlock. Running it again decides it."""
+    if isinstance(error, IntegrityError):
+        return True
+    return getattr(error.orig, "sqlstate", None) in ("40001", "40P01")
+
+
+RETRIES = 4
+
+
+def retrying(run: Callable[[], T]) -> T:
+    """`run()` (one whole transaction) again when it lost a race, a few times."""
+    for attempt in range(RETRIES):
+        try:
+            return run()
+        except DBAPIError as error:
+            if attempt == RETRIES - 1 or not _retryable(error):
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def database_url(url: str) -> str:
+    """A URL as SQLAlchemy takes it: `postgresql://` means psycopg 3, the driver the portal
+    installs (`pip install -e '.[postgres]'`), not SQLAlchemy's default psycopg2."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
 
 
 def open_engine(url: str) -> Engine:
-    engine = create_engine(url)
-    if engine.dialect.name == "sqlite":
+    url = database_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
-    return engine
+        return engine
+    # A server restart drops pooled connections: test each before use, and say UTC.
+    return create_engine(
+        url, pool_pre_ping=True, connect_args={"options": "-c timezone=UTC"}, pool_size=8
+    )
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A read transaction that sees one state of the catalog throughout (a long rebuild
+    reads its records and the feed position at the same moment)."""
+    options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
+    with engine.connect().execution_options(**options) as conn, conn.begin():
+        yield conn
 
 
 # --- migrations ---------------------------------------------------------------------------

@@ -24,6 +24,19 @@ def holding_version(conn: Connection, record_id: str, library: str) -> tuple[int
     return holding_versions(conn, [record_id], library).get(record_id, (0, 0))
 
 
+def lock_holdings(conn: Connection, record_id: str, libraries: list[str]) -> None:
+    """Lock a record's holdings in these libraries until the transaction ends, in one order
+    (two opposite transfers must not each wait for the other). On SQLite the write
+    transaction holds the whole database already."""
+    table = models.holdings
+    conn.execute(
+        select(table.c.library)
+        .where(table.c.record_id == record_id, table.c.library.in_(sorted(set(libraries))))
+        .order_by(table.c.library)
+        .with_for_update()
+    ).all()
+
+
 def holding_versions(
     conn: Connection, record_ids: list[str], library: str
 ) -> dict[str, tuple[int, int]]:
@@ -40,7 +53,9 @@ def holding_versions(
 
 
 def expect_version(conn: Connection, record_id: str, library: str, expected: int) -> int:
-    """Refuse to go on if the holding's version is not the one the editor saw."""
+    """Refuse to go on if the holding's version is not the one the editor saw (read under a
+    row lock held to the end of the transaction, so it cannot change before the write)."""
+    lock_holdings(conn, record_id, [library])
     copies, version = holding_version(conn, record_id, library)
     if version != expected:
         raise ChangedMeanwhile(
@@ -83,12 +98,16 @@ def apply_event(
     batch_id: int | None = None,
     note: str = "",
 ) -> int:
-    """Append one event and move the running total with it; returns the new copy count."""
+    """Append one event and move the running total with it; returns the new copy count.
+
+    The holding is read with a row lock, so no other transaction moves it between this read
+    and this write (a new holding inserted by two at once: the database refuses the second,
+    which runs again)."""
     table = models.holdings
     current = conn.execute(
-        select(table.c.copies, table.c.version, table.c.first_added, table.c.last_added).where(
-            table.c.record_id == record_id, table.c.library == library
-        )
+        select(table.c.copies, table.c.version, table.c.first_added, table.c.last_added)
+        .where(table.c.record_id == record_id, table.c.library == library)
+        .with_for_update()
     ).first()
     copies = (current.copies if current else 0) + delta
     if copies < 0:
@@ -158,7 +177,12 @@ def apply_events(conn: Connection, events: list[Event], now: datetime, actor: st
     current: dict[tuple[str, str], dict] = {}
     for start in range(0, len(pairs), 400):
         chunk = pairs[start : start + 400]
-        query = select(table).where(tuple_(table.c.record_id, table.c.library).in_(chunk))
+        query = (  # locked, in one order, until the import commits
+            select(table)
+            .where(tuple_(table.c.record_id, table.c.library).in_(chunk))
+            .order_by(table.c.record_id, table.c.library)
+            .with_for_update()
+        )
         for row in conn.execute(query).mappings():
             current[(row["record_id"], row["library"])] = dict(row)
     created: dict[tuple[str, str], dict] = {}

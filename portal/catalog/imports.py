@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from portal.catalog import models
 from portal.catalog.csvformat import DonationRow, ParsedFile
@@ -112,10 +112,14 @@ def _upsert_records(
     existing = {}
     ids = list(wanted)
     for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        for row in conn.execute(
-            select(models.records).where(models.records.c.id.in_(chunk))
-        ).mappings():
+        chunk = sorted(ids[start : start + 500])
+        query = (  # locked until the import commits: another import waits, then sees ours
+            select(models.records)
+            .where(models.records.c.id.in_(chunk))
+            .order_by(models.records.c.id)
+            .with_for_update()
+        )
+        for row in conn.execute(query).mappings():
             existing[row["id"]] = row
     new_rows = []
     for record_id, data in wanted.items():
@@ -131,7 +135,7 @@ def _upsert_records(
             conn.execute(
                 update(models.records)
                 .where(models.records.c.id == record_id)
-                .values(**values, updated_at=now, version=current["version"] + 1)
+                .values(**values, updated_at=now, version=models.records.c.version + 1)
             )
             report.records_updated += 1
             report.changed_ids.add(record_id)
@@ -147,17 +151,48 @@ def _source_key(row: DonationRow, donor: str | None) -> str:
 
 
 def _recorded_copies(conn: Connection, keys: list[str]) -> dict[str, int]:
+    """The copies each donation row of the file was imported with before (locked until the
+    import commits; a row imported by another import meanwhile is found here after it
+    commits, or refused by the primary key, and the import runs again)."""
     found: dict[str, int] = {}
-    events = models.holding_events
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
+    donations = models.donations
+    unique = sorted(set(keys))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
         query = (
-            select(events.c.source_key, func.sum(events.c.delta))
-            .where(events.c.source_key.in_(chunk))
-            .group_by(events.c.source_key)
+            select(donations.c.source_key, donations.c.copies)
+            .where(donations.c.source_key.in_(chunk))
+            .order_by(donations.c.source_key)
+            .with_for_update()
         )
-        found.update({key: int(total) for key, total in conn.execute(query)})
+        found.update({key: int(copies) for key, copies in conn.execute(query)})
     return found
+
+
+def _record_donations(
+    conn: Connection, recorded: dict[str, int], before: dict[str, int], rows: dict[str, tuple]
+) -> None:
+    """What each donation row now says: new ones inserted, changed ones updated."""
+    donations = models.donations
+    new = [
+        {"source_key": key, "record_id": r, "library": lib, "copies": recorded[key]}
+        for key, (r, lib) in rows.items()
+        if key not in before
+    ]
+    if new:
+        conn.execute(insert(donations), new)
+    changed = [
+        {"b_key": key, "b_copies": recorded[key]}
+        for key in rows
+        if key in before and before[key] != recorded[key]
+    ]
+    if changed:
+        conn.execute(
+            update(donations)
+            .where(donations.c.source_key == bindparam("b_key"))
+            .values(copies=bindparam("b_copies")),
+            changed,
+        )
 
 
 def apply_import(
@@ -175,6 +210,8 @@ def apply_import(
         (row, donor, _source_key(row, donor)) for row in rows for donor in [donors.code(row.donor)]
     ]
     recorded = _recorded_copies(conn, [key for _, _, key in keyed])
+    imported_before = dict(recorded)
+    donation_rows: dict[str, tuple[str, str]] = {}
     events: list[Event] = []
     for parsed in parsed_files:
         batch_id = conn.execute(
@@ -209,6 +246,7 @@ def apply_import(
                 )
             )
             recorded[key] = row.copies
+            donation_rows[key] = (row.record.id, row.library)
             report.copies_added += delta
             report.changed_ids.add(row.record.id)
             if kind == "donation":
@@ -216,4 +254,5 @@ def apply_import(
             else:
                 report.donations_corrected += 1
     apply_events(conn, events, now=now, actor=actor)
+    _record_donations(conn, recorded, imported_before, donation_rows)
     return report

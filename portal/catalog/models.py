@@ -11,7 +11,10 @@ readers get current copies with one indexed lookup (and `portal check` can verif
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Column,
     Date,
@@ -20,12 +23,37 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
+
+
+class UtcDateTime(TypeDecorator):
+    """A moment in time, always in UTC: `timestamp with time zone` on PostgreSQL (so the
+    server's time zone never shifts it), UTC without an offset on SQLite; read back as an
+    aware datetime either way."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, str):  # SQLite read without type information
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
 
 metadata = MetaData()
 
@@ -80,12 +108,15 @@ records = Table(
     Column("year", Integer),
     Column("isbn", String(13)),  # normalized ISBN-13, digits only
     Column("subjects", Text, nullable=False, default="[]"),  # JSON list of subject keys
-    Column("created_at", DateTime, nullable=False),
-    Column("updated_at", DateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
     Column("version", Integer, nullable=False, default=1),
+    # the newest change to the record or its holdings, stamped by the change feed
+    Column("changed_at", UtcDateTime),
     Index("ix_records_work", "work"),
     Index("ix_records_isbn", "isbn"),
     Index("ix_records_updated_at", "updated_at"),
+    Index("ix_records_changed_at", "changed_at"),
 )
 
 import_batches = Table(
@@ -95,7 +126,7 @@ import_batches = Table(
     Column("source", Text, nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("rows", Integer, nullable=False),
-    Column("imported_at", DateTime, nullable=False),
+    Column("imported_at", UtcDateTime, nullable=False),
     Column("actor", String(120), nullable=False, default="cli"),
 )
 
@@ -116,7 +147,7 @@ holding_events = Table(
     Column("batch_id", Integer, ForeignKey("import_batches.id")),
     Column("note", Text, nullable=False, default=""),
     Column("actor", String(120), nullable=False, default="cli"),
-    Column("created_at", DateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
     CheckConstraint(f"kind IN {EVENT_KINDS!r}", name="ck_event_kind"),
     Index("ix_events_record_library", "record_id", "library"),
     Index("ix_events_source_key", "source_key"),
@@ -149,8 +180,8 @@ users = Table(
     Column("library", String(16), ForeignKey("libraries.code")),  # a librarian's library
     Column("disabled", Integer, nullable=False, default=0),
     Column("failed_sign_ins", Integer, nullable=False, default=0),
-    Column("locked_until", DateTime),
-    Column("created_at", DateTime, nullable=False),
+    Column("locked_until", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
     CheckConstraint(f"role IN {ROLES!r}", name="ck_user_role"),
     CheckConstraint("role != 'librarian' OR library IS NOT NULL", name="ck_librarian_library"),
 )
@@ -160,7 +191,7 @@ audit_log = Table(
     "audit_log",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
     Column("actor", String(80), nullable=False),
     Column("action", String(40), nullable=False),
     Column("library", String(16)),  # the library affected, for filtering and for librarians
@@ -169,4 +200,60 @@ audit_log = Table(
     Column("after", Text),  # JSON
     Index("ix_audit_at", "at"),
     Index("ix_audit_library", "library"),
+)
+
+
+# The recorded copies of each donation row of an import (record, library, donor and date):
+# the primary key makes "was this row imported already?" the database's decision, so two
+# imports of the same file at once cannot both add its copies.
+donations = Table(
+    "donations",
+    metadata,
+    Column("source_key", String(300), primary_key=True),
+    Column("record_id", String(64), ForeignKey("records.id"), nullable=False),
+    Column("library", String(16), ForeignKey("libraries.code"), nullable=False),
+    Column("copies", Integer, nullable=False),
+)
+
+# The change feed: every catalog change appends one row in its own transaction. `feed_head`
+# holds the last position; taking the next one locks that row until commit, so positions are
+# gap-free and in commit order, and every node's indexer applies them in order.
+feed_head = Table(
+    "feed_head",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    CheckConstraint("id = 1", name="ck_one_feed_head"),
+)
+
+changes = Table(
+    "changes",
+    metadata,
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("records", Text, nullable=False),  # JSON list of record ids; "*" for every record
+)
+
+# Each serving node's index position, so `portal check` can report how far behind it is.
+nodes = Table(
+    "nodes",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("applied", BigInteger, nullable=False),
+    Column("seen_at", UtcDateTime, nullable=False),
+)
+
+# Files a coordinator uploaded and previewed, kept in the database so that any node can
+# confirm the import.
+pending_imports = Table(
+    "pending_imports",
+    metadata,
+    Column("token", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("library", String(16)),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
 )

@@ -9,20 +9,18 @@ user; nothing here knows about HTTP.
 from __future__ import annotations
 
 import io
-import json
 import secrets
-import time
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from portal import languages, limits
 from portal.catalog import accounts, audit, models, records, reference
 from portal.catalog.accounts import User
 from portal.catalog.audit import record_action
-from portal.catalog.catalog import Catalog
+from portal.catalog.catalog import Catalog, Touched
 from portal.catalog.csvformat import (
     CatalogFileError,
     check_copies,
@@ -30,7 +28,7 @@ from portal.catalog.csvformat import (
     write_catalog_csv,
 )
 from portal.catalog.db import STAFF_WAIT_SECONDS, writing
-from portal.catalog.holdings import apply_event, expect_version, holding_versions
+from portal.catalog.holdings import apply_event, expect_version, holding_versions, lock_holdings
 from portal.catalog.permissions import require
 from portal.errors import Conflict, Forbidden, InvalidInput, NotFound, msg, pmsg
 
@@ -129,7 +127,8 @@ def receive(
         received_on = check_date(received_on, now.date()) if received_on else None
     elif received_on is not None and received_on > now.date():
         raise InvalidInput(msg("date is in the future"))
-    with writing(catalog.engine, STAFF_WAIT_SECONDS) as conn:
+
+    def work(conn: Connection, touched: Touched) -> int:
         _known(conn, models.records.c.id, record_id)
         _known(conn, models.libraries.c.code, library)
         if donor:
@@ -156,8 +155,10 @@ def receive(
             {"copies": before},
             {"copies": after, "donor": donor},
         )
-    catalog.reindex_records([record_id])
-    return after
+        touched.add(record_id)
+        return after
+
+    return catalog.change("holdings.receive", user.name, work, STAFF_WAIT_SECONDS)
 
 
 def withdraw(
@@ -175,7 +176,8 @@ def withdraw(
     if reason not in WITHDRAWAL_REASONS:
         raise InvalidInput(msg("Choose why the copies are withdrawn."))
     now = datetime.now(UTC)
-    with writing(catalog.engine, STAFF_WAIT_SECONDS) as conn:
+
+    def work(conn: Connection, touched: Touched) -> int:
         before = expect_version(conn, record_id, library, version)
         after = apply_event(
             conn,
@@ -197,8 +199,10 @@ def withdraw(
             {"copies": before},
             {"copies": after, "reason": reason},
         )
-    catalog.reindex_records([record_id])
-    return after
+        touched.add(record_id)
+        return after
+
+    return catalog.change("holdings.withdraw", user.name, work, STAFF_WAIT_SECONDS)
 
 
 def transfer(
@@ -216,8 +220,10 @@ def transfer(
     if source == target:
         raise InvalidInput(msg("A transfer needs two different libraries."))
     now = datetime.now(UTC)
-    with writing(catalog.engine, STAFF_WAIT_SECONDS) as conn:
+
+    def work(conn: Connection, touched: Touched) -> tuple[int, int]:
         _known(conn, models.libraries.c.code, target)
+        lock_holdings(conn, record_id, [source, target])
         before = expect_version(conn, record_id, source, version)
         left = apply_event(
             conn,
@@ -250,8 +256,10 @@ def transfer(
             {"copies": before},
             {"copies": left, "to": target, "moved": copies, "target_copies": arrived},
         )
-    catalog.reindex_records([record_id])
-    return left, arrived
+        touched.add(record_id)
+        return left, arrived
+
+    return catalog.change("holdings.transfer", user.name, work, STAFF_WAIT_SECONDS)
 
 
 # --- records and libraries (coordinators) --------------------------------------------------
@@ -274,7 +282,8 @@ def update_record(
 ) -> None:
     """A coordinator's correction of a record, each value checked as an import checks it."""
     require(user, "records.edit")
-    with writing(catalog.engine, STAFF_WAIT_SECONDS) as conn:
+
+    def work(conn: Connection, touched: Touched) -> None:
         row = (
             conn.execute(select(models.records).where(models.records.c.id == record_id))
             .mappings()
@@ -287,10 +296,10 @@ def update_record(
         values = {k: v for k, v in edited.values().items() if row[k] != v}
         if not values:
             return
-        result = conn.execute(
+        result = conn.execute(  # only if nobody saved another correction since it was shown
             update(models.records)
             .where(models.records.c.id == record_id, models.records.c.version == version)
-            .values(**values, version=row["version"] + 1, updated_at=datetime.now(UTC))
+            .values(**values, version=models.records.c.version + 1, updated_at=datetime.now(UTC))
         )
         if result.rowcount != 1:
             raise Conflict(
@@ -305,7 +314,9 @@ def update_record(
             {k: row[k] for k in values},
             values,
         )
-    catalog.reindex_records([record_id])
+        touched.add(record_id)
+
+    catalog.change("record.update", user.name, work, STAFF_WAIT_SECONDS)
 
 
 def _library_values(fields: dict[str, str]) -> dict:
@@ -347,9 +358,15 @@ def _library_values(fields: dict[str, str]) -> dict:
 
 
 def save_library(
-    catalog: Catalog, user: User, code: str, fields: dict[str, str], names: dict[str, str]
+    catalog: Catalog,
+    user: User,
+    code: str,
+    fields: dict[str, str],
+    names: dict[str, str],
+    adding: bool = False,
 ) -> bool:
-    """Coordinators add a library or edit one (settings and names); True if it was new."""
+    """Coordinators add a library (`adding`) or edit one (settings and names); True if it
+    was new."""
     require(user, "libraries.edit")
     code = code.strip().upper()
     if not limits.LIBRARY_CODE.fullmatch(code):
@@ -358,7 +375,8 @@ def save_library(
     names = {lang: records.clean_text(n) for lang, n in names.items() if lang in languages.CODES}
     for name in names.values():
         records.check_length(name)
-    with writing(catalog.engine, STAFF_WAIT_SECONDS) as conn:
+
+    def work(conn: Connection, touched: Touched):
         if "district" in values:
             _known(conn, models.districts.c.code, values["district"])
         row = (
@@ -366,7 +384,8 @@ def save_library(
             .mappings()
             .first()
         )
-        held: list[str] = []
+        if row is not None and adding:
+            raise Conflict(msg("A library with this code exists already."))
         if row is None:
             if not values.get("district") or not all(names.get(c) for c in languages.CODES):
                 raise InvalidInput(
@@ -384,31 +403,32 @@ def save_library(
             record_action(
                 conn, user.name, "library.add", f"library {code}", code, None, {**values, **names}
             )
-        else:
-            before = {k: row[k] for k in values}
-            if values:
-                conn.execute(
-                    update(models.libraries).where(models.libraries.c.code == code).values(**values)
-                )
-            reference.set_names(conn, "library", code, {k: v for k, v in names.items() if v})
-            record_action(
-                conn,
-                user.name,
-                "library.update",
-                f"library {code}",
-                code,
-                before,
-                {**values, **names},
+            return row
+        before = {k: row[k] for k in values}
+        if values:
+            conn.execute(
+                update(models.libraries).where(models.libraries.c.code == code).values(**values)
             )
-            if "district" in values and values["district"] != row["district"]:
-                held = list(
-                    conn.execute(
-                        select(models.holdings.c.record_id).where(models.holdings.c.library == code)
-                    ).scalars()
-                )
+        reference.set_names(conn, "library", code, {k: v for k, v in names.items() if v})
+        record_action(
+            conn,
+            user.name,
+            "library.update",
+            f"library {code}",
+            code,
+            before,
+            {**values, **names},
+        )
+        if "district" in values and values["district"] != row["district"]:
+            # the district facet of the records it holds changed
+            held = models.holdings
+            touched.update(
+                conn.execute(select(held.c.record_id).where(held.c.library == code)).scalars()
+            )
+        return row
+
+    row = catalog.change("library.save", user.name, work, STAFF_WAIT_SECONDS)
     catalog.forget_reference_data()
-    if held:
-        catalog.reindex_records(held)  # the district facet of those records changed
     return row is None
 
 
@@ -425,63 +445,69 @@ class Preview:
     token: str | None  # confirms the import of exactly this file
 
 
-def _upload_folder(data_dir: Path) -> Path:
-    folder = data_dir / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    now = time.time()
-    for old in folder.iterdir():  # uploads never confirmed expire
-        if now - old.stat().st_mtime > UPLOAD_TTL_SECONDS:
-            old.unlink(missing_ok=True)
-    return folder
-
-
 def preview_import(
-    catalog: Catalog,
-    user: User,
-    data_dir: Path,
-    name: str,
-    data: bytes,
-    library: str | None,
+    catalog: Catalog, user: User, name: str, data: bytes, library: str | None
 ) -> Preview:
     """Check an uploaded file and report what importing it would change; nothing is written
-    to the catalog. A file that can be imported is kept for `confirm_import`."""
+    to the catalog. A file that can be imported is kept (in the database, so that any node
+    can confirm it) for `confirm_import`."""
     require(user, "imports.run")
     name = Path(name).name[:120]
     try:
-        report = catalog.import_files([(name, data)], user.name, True, library)
+        report = catalog.import_files(
+            [(name, data)], user.name, True, library, wait_seconds=STAFF_WAIT_SECONDS
+        )
     except CatalogFileError as error:
         return Preview(name, None, error.problems, None)
     token = secrets.token_urlsafe(24)
-    folder = _upload_folder(data_dir)
-    (folder / f"{token}.data").write_bytes(data)
-    meta = {"name": name, "library": library, "user": user.id, "at": datetime.now(UTC).isoformat()}
-    (folder / f"{token}.json").write_text(json.dumps(meta))
+    now = datetime.now(UTC)
+    pending = models.pending_imports
+    with writing(catalog.engine, STAFF_WAIT_SECONDS) as conn:
+        conn.execute(  # uploads never confirmed expire
+            delete(pending).where(
+                pending.c.created_at < now - timedelta(seconds=UPLOAD_TTL_SECONDS)
+            )
+        )
+        conn.execute(
+            insert(pending).values(
+                token=token, user_id=user.id, name=name, library=library, data=data, created_at=now
+            )
+        )
     return Preview(name, report, [], token)
 
 
-def confirm_import(catalog: Catalog, user: User, data_dir: Path, token: str) -> Preview:
-    """Import a previewed file (the same user's, not yet expired)."""
+def confirm_import(catalog: Catalog, user: User, token: str) -> Preview:
+    """Import a previewed file (the same user's, not yet expired), exactly once: the
+    upload is claimed in the import's own transaction, so two confirmations of one preview
+    (a double click, two nodes) import it once."""
     require(user, "imports.run")
+    pending = models.pending_imports
+    with catalog.engine.connect() as conn:
+        row = conn.execute(select(pending).where(pending.c.token == token[:64])).first()
     expired = NotFound(msg("This upload has expired; upload the file again."))
-    if not token.replace("-", "").replace("_", "").isalnum():
+    if row is None or datetime.now(UTC) - row.created_at > timedelta(seconds=UPLOAD_TTL_SECONDS):
         raise expired
-    folder = _upload_folder(data_dir)
-    meta_path, data_path = folder / f"{token}.json", folder / f"{token}.data"
-    if not meta_path.exists() or not data_path.exists():
-        raise expired
-    meta = json.loads(meta_path.read_text())
-    if meta["user"] != user.id:
+    if row.user_id != user.id:
         raise Forbidden(msg("Your account may not do this."))
+
+    def claim(conn: Connection) -> None:
+        if not conn.execute(delete(pending).where(pending.c.token == row.token)).rowcount:
+            raise Conflict(msg("This file was imported already."))
+
     try:
         report = catalog.import_files(
-            [(meta["name"], data_path.read_bytes())], user.name, False, meta["library"]
+            [(row.name, row.data)],
+            user.name,
+            False,
+            row.library,
+            claim=claim,
+            wait_seconds=STAFF_WAIT_SECONDS,
         )
-    except CatalogFileError as error:
-        return Preview(meta["name"], None, error.problems, None)
-    finally:
-        meta_path.unlink(missing_ok=True)
-        data_path.unlink(missing_ok=True)
-    return Preview(meta["name"], report, [], None)
+    except CatalogFileError as error:  # the catalog changed since the preview
+        with writing(catalog.engine, STAFF_WAIT_SECONDS) as conn:
+            conn.execute(delete(pending).where(pending.c.token == row.token))
+        return Preview(row.name, None, error.problems, None)
+    return Preview(row.name, report, [], None)
 
 
 def library_export(catalog: Catalog, user: User, library: str) -> str:

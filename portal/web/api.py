@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from sqlalchemy.exc import OperationalError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from portal import limits
+from portal.catalog import feed
+from portal.catalog.follower import node_name
 from portal.catalog.records import ID_RULE
 from portal.catalog.staff import unknown
 from portal.errors import NotFound, PortalError, msg
@@ -94,6 +97,26 @@ def api_suggest(request: Request) -> JSONResponse:
     )
 
 
+def api_status(request: Request) -> JSONResponse:
+    """How far this node's index has followed the change feed."""
+    catalog = request.app.state.catalog
+    applied = catalog.index.applied()
+    try:
+        with catalog.engine.connect() as conn:
+            head = feed.head(conn)
+    except OperationalError:
+        head = None
+    return JSONResponse(
+        {
+            "node": node_name(catalog),
+            "index_position": applied,
+            "catalog_position": head,
+            "behind": None if head is None else max(0, head - applied),
+            "records": catalog.index.doc_count(),
+        }
+    )
+
+
 def api_libraries(request: Request) -> JSONResponse:
     return JSONResponse({"libraries": _presenter(request).libraries()})
 
@@ -110,6 +133,7 @@ routes = [
     Route("/api/v1/search", api_search, name="api_search"),
     Route("/api/v1/records/{record_id}", api_record, name="api_record"),
     Route("/api/v1/suggest", api_suggest, name="api_suggest"),
+    Route("/api/v1/status", api_status, name="api_status"),
     Route("/api/v1/libraries", api_libraries, name="api_libraries"),
     Route("/api/v1/libraries/{code}", api_library, name="api_library"),
 ]

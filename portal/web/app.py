@@ -12,6 +12,7 @@ from pathlib import Path
 
 from anyio import to_thread
 from jinja2 import Environment
+from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -25,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from index.store import IndexUnavailable
 from portal import limits
 from portal.catalog.catalog import Catalog
+from portal.catalog.follower import Follower
 from portal.config import Settings
 from portal.errors import NotSignedIn, PortalError, msg
 from portal.resources import STATIC
@@ -150,6 +152,22 @@ def repair_index_in_background(catalog: Catalog, data_dir: Path) -> threading.Th
     return thread
 
 
+class DatabaseUnreachable(PortalError):
+    status = 503
+
+
+async def database_error(request: Request, exc: OperationalError) -> Response:
+    """The database went away (a restart, a network cut): readers and staff are told to try
+    again; the connection pool reconnects by itself."""
+    log.warning("database error: %s", str(exc.orig).splitlines()[0] if exc.orig else exc)
+    problem = DatabaseUnreachable(
+        msg("The catalog database cannot be reached right now; try again in a moment.")
+    )
+    response = error_page(request, problem)
+    response.headers["retry-after"] = "5"
+    return response
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     problem = PortalError(msg("Something went wrong on our side; please try again."))
     problem.status = 500
@@ -177,7 +195,13 @@ def create_app(
         if repair_index_in_background(app.state.catalog, settings.data_dir) is None:
             with contextlib.suppress(IndexUnavailable):
                 await to_thread.run_sync(app.state.catalog.index.warm)
+        follower = None
+        if catalog is None:  # a served catalog follows the change feed (tests drive their own)
+            follower = Follower(app.state.catalog)
+            follower.start()
         yield
+        if follower is not None:
+            follower.stop()
         if catalog is None:
             app.state.catalog.close()
 
@@ -207,6 +231,7 @@ def create_app(
             PortalError: portal_error,
             HTTPException: http_error,
             IndexUnavailable: index_unavailable,
+            OperationalError: database_error,
             500: server_error,
         },
         lifespan=lifespan,

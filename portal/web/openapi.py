@@ -114,6 +114,11 @@ COMPONENTS = {
             },
             "holdings": {"type": "array", "items": {"$ref": "#/components/schemas/Holding"}},
             "total_copies": {"type": "integer", "minimum": 0},
+            "holdings_unavailable": {
+                "type": "boolean",
+                "description": "true while the catalog database cannot be reached: the hit "
+                "is shown as the search index knows it, without holdings",
+            },
         },
     },
     "RecordWithEditions": {
@@ -176,6 +181,20 @@ COMPONENTS = {
                     },
                 },
             },
+        },
+    },
+    "Status": {
+        "type": "object",
+        "required": ["node", "index_position", "catalog_position", "behind", "records"],
+        "properties": {
+            "node": {"type": "string"},
+            "index_position": {"type": "integer", "description": "change feed position"},
+            "catalog_position": {
+                "type": ["integer", "null"],
+                "description": "null if the catalog database cannot be reached",
+            },
+            "behind": {"type": ["integer", "null"]},
+            "records": {"type": "integer", "description": "records in this node's index"},
         },
     },
     "LibraryList": {
@@ -243,6 +262,13 @@ DOCUMENT = {
                 "summary": "Completions of titles and authors for what is typed so far",
                 "parameters": [_query("q", "the text typed so far (first 200 characters)")],
                 "responses": {"200": _json("SuggestResponse", "completions")},
+            }
+        },
+        "/api/v1/status": {
+            "get": {
+                "summary": "This node: how far its search index has followed the catalog's "
+                "changes (for load balancers and monitoring)",
+                "responses": {"200": _json("Status", "the node")},
             }
         },
         "/api/v1/libraries": {

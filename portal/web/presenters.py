@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
+from sqlalchemy.exc import OperationalError
 from starlette.datastructures import QueryParams
 
 from index import SearchResult
@@ -93,14 +94,39 @@ class Presenter:
         }
 
     def results(self, result: SearchResult) -> list[dict]:
+        """The hits with their records and holdings from the catalog; if the catalog
+        database is out of reach for a moment, the hits as the index knows them, marked
+        `holdings_unavailable` (search keeps working on its own index)."""
         ids = [hit.id for hit in result.hits]
-        records = self.catalog.records(ids)
-        holdings = self.catalog.holdings(ids)
+        try:
+            records = self.catalog.records(ids)
+            holdings = self.catalog.holdings(ids)
+        except OperationalError:
+            return [self.hit_only(hit) for hit in result.hits]
         return [
             self.record(records[hit.id], holdings.get(hit.id, []), highlight_html(hit.highlight))
             for hit in result.hits
             if hit.id in records
         ]
+
+    def hit_only(self, hit) -> dict:
+        record = {
+            "id": hit.id,
+            "title": hit.title,
+            "language": hit.language,
+            "script": hit.script,
+            "authors": hit.authors,
+            "translators": [],
+            "publisher": "",
+            "year": hit.year,
+            "isbn": None,
+            "work": hit.work,
+            "subjects": [],
+        }
+        return {
+            **self.record(record, [], highlight_html(hit.highlight)),
+            "holdings_unavailable": True,
+        }
 
     def facets(
         self, result: SearchResult, params: QueryParams, base: str, names=None

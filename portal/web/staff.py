@@ -329,11 +329,12 @@ def library_edit_page(
 def library_edit_post(request: Request, form: FormData) -> Response:
     lang = path_language(request)
     user = _require_user(request)
+    adding = "code" not in request.path_params
     code = (request.path_params.get("code") or str(form.get("code", ""))).upper().strip()
     fields = {key: str(form.get(key, "")) for key in staff.LIBRARY_FIELDS if key in form}
     names = {c: str(form.get(f"name_{c}", "")) for c in languages.CODES if f"name_{c}" in form}
     try:
-        staff.save_library(request.app.state.catalog, user, code, fields, names)
+        staff.save_library(request.app.state.catalog, user, code, fields, names, adding)
     except PortalError as problem:
         if problem.status in (401, 403, 404):
             raise
@@ -384,10 +385,7 @@ async def import_preview(request: Request) -> Response:
 
     def preview() -> Response:
         user = _require_user(request)
-        settings = request.app.state.settings
-        found = staff.preview_import(
-            request.app.state.catalog, user, settings.data_dir, name, data, library
-        )
+        found = staff.preview_import(request.app.state.catalog, user, name, data, library)
         return _preview_page(request, user, found, done=False)
 
     return await run_in_threadpool(preview)
@@ -396,10 +394,7 @@ async def import_preview(request: Request) -> Response:
 @form_post
 def import_confirm(request: Request, form: FormData) -> Response:
     user = _require_user(request)
-    settings = request.app.state.settings
-    preview = staff.confirm_import(
-        request.app.state.catalog, user, settings.data_dir, request.path_params["token"]
-    )
+    preview = staff.confirm_import(request.app.state.catalog, user, request.path_params["token"])
     return _preview_page(request, user, preview, done=True)
 
 

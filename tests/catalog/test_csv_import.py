@@ -240,11 +240,11 @@ def test_holdings_equal_the_sum_of_the_files_rows(demo_catalog):
     assert held == dict(expected) == ledger
 
 
-def test_export_then_import_round_trips(fresh_demo, tmp_path):
+def test_export_then_import_round_trips(fresh_demo, new_folder):
     from portal.catalog.catalog import Catalog
 
     exported = fresh_demo.export_csv()
-    other = Catalog.open(tmp_path / "other")
+    other = Catalog.open(new_folder("other"))
     report = other.import_files([("export.csv", exported.encode("utf-8"))])
     assert report.records_new == fresh_demo.record_count()
     assert other.export_csv() == exported

@@ -276,7 +276,11 @@ def test_bad_copies():
 
 def test_missing_852_without_default_library():
     (problem,) = problems_of(mrc(build(*minimal(holdings=False))))
-    assert problem.line == 1 and "no 852 holdings" in str(problem.message) and "--library" in str(problem.message)
+    assert (
+        problem.line == 1
+        and "no 852 holdings" in str(problem.message)
+        and "--library" in str(problem.message)
+    )
 
 
 def test_missing_852_with_default_library():

@@ -90,7 +90,7 @@ def test_repeated_updates_keep_one_document_per_record(fresh_demo):
     """Whoosh's Searcher.refresh() kept stale deletion sets: replaced documents showed twice."""
     count = fresh_demo.record_count()
     for _ in range(3):
-        fresh_demo.reindex_records(["kk-0006"])
+        fresh_demo.index.update(list(fresh_demo.documents(["kk-0006"])))
         assert fresh_demo.index.doc_count() == count
         found = fresh_demo.index.search(SearchRequest(text="Көксерек", facets=False))
         assert [h.id for h in found.hits].count("kk-0006") == 1
@@ -112,5 +112,5 @@ def test_results_are_cached_until_the_index_changes(fresh_demo):
     request = SearchRequest(text="Abai")
     first = fresh_demo.index.search(request)
     assert fresh_demo.index.search(request) is first
-    fresh_demo.reindex_records(["kk-0006"])
+    fresh_demo.index.update(list(fresh_demo.documents(["kk-0006"])))
     assert fresh_demo.index.search(request) is not first
