@@ -222,6 +222,7 @@ _BRANCHES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 _DOUBLES = re.compile(r"(.)\1+")
+_KNOWN_LETTERS = frozenset(_CYRILLIC_TO_LATIN) | {chr(c) for c in _LATIN_FOLD} | {"ə", "г"}
 
 
 def _strip_marks(word: str) -> str:
@@ -288,10 +289,19 @@ def search_keys(word: str, language: str | None = None, query: bool = False) -> 
     return list(_search_keys(word, language, query))
 
 
+def _known_letters_first(word: str) -> str:
+    """Letters the tables below do not know lose their marks first (Cyrillic `ѐ`, `ӂ`, Latin
+    `ǣ`, `ǿ`), so that they fold like their base letter (`е`, `ж`, `æ`, `ø`) and a key
+    folds to itself."""
+    if word.isascii():
+        return word
+    return "".join(ch if ch in _KNOWN_LETTERS else _strip_marks(ch) for ch in word)
+
+
 @lru_cache(maxsize=262_144)
 def _search_keys(word: str, language: str | None, query: bool) -> tuple[str, ...]:
     # Words repeat across titles and queries; the cache makes indexing several times faster.
-    word = unify_letters(word)
+    word = _known_letters_first(unify_letters(word))
     keys: list[str] = []
     for romanized in cyrillic_to_latin(word, language):
         folded = _strip_marks(romanized.replace("ə", "\0").translate(_LATIN_FOLD)).replace(

@@ -16,7 +16,7 @@ from index.collation import SORT_LOCALES, sort_key
 STEM_LANGUAGES = ("ru", "tr", "en", "turkic")
 
 # Bump when the schema or the analysis changes: an index of another format is rebuilt.
-INDEX_FORMAT = 5
+INDEX_FORMAT = 6
 TURKIC_LANGUAGES = {"az", "kk", "tr", "ky", "uz", "tk", "tt", "ba"}
 
 
