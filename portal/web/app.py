@@ -28,7 +28,7 @@ from portal.catalog.catalog import Catalog
 from portal.config import Settings
 from portal.errors import NotSignedIn, PortalError, msg
 from portal.resources import STATIC
-from portal.web import api, feeds, openapi, pages, staff
+from portal.web import api, feeds, oai, openapi, pages, staff
 from portal.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, load_locale_data
 from portal.web.templating import compile_templates, render, url_path
 
@@ -185,6 +185,7 @@ def create_app(
         *api.routes,
         *openapi.routes,
         *feeds.routes,
+        *oai.routes,
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
         *staff.routes,
         *pages.routes,
