@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import DateTime, Engine, and_, case, exists, func, select, type_coerce
 from sqlalchemy.sql import Select
@@ -277,3 +277,24 @@ def all_record_ids(engine: Engine) -> list[str]:
         return list(
             conn.execute(select(models.records.c.id).order_by(models.records.c.id)).scalars()
         )
+
+
+def last_arrivals(
+    engine: Engine, ids: Iterable[str], libraries: Iterable[str] | None = None
+) -> dict[str, date]:
+    """Record id -> the day copies last arrived (in any of `libraries`, default any library)
+    among the libraries holding copies now."""
+    ids = sorted(set(ids))
+    h = models.holdings
+    found: dict[str, date] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(ids), CHUNK):
+            query = (
+                select(h.c.record_id, func.max(h.c.last_added))
+                .where(h.c.record_id.in_(ids[start : start + CHUNK]), h.c.copies > 0)
+                .group_by(h.c.record_id)
+            )
+            if libraries is not None:
+                query = query.where(h.c.library.in_(list(libraries)))
+            found.update(dict(conn.execute(query).all()))
+    return found

@@ -28,7 +28,7 @@ from portal.catalog.catalog import Catalog
 from portal.config import Settings
 from portal.errors import NotSignedIn, PortalError, msg
 from portal.resources import STATIC
-from portal.web import api, feeds, oai, openapi, pages, staff
+from portal.web import api, exports, feeds, oai, openapi, pages, staff
 from portal.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, load_locale_data
 from portal.web.templating import compile_templates, render, url_path
 
@@ -183,6 +183,7 @@ def create_app(
 
     routes = [
         *api.routes,
+        *exports.routes,
         *openapi.routes,
         *feeds.routes,
         *oai.routes,

@@ -36,6 +36,7 @@ from portal.catalog.catalog import Catalog, localized
 from portal.catalog.exports import marc_records
 from portal.catalog.harvest import RecordState, SetFilter
 from portal.catalog.reference import subjects
+from portal.web.exports import permalink
 from portal.web.i18n import LANGUAGES, language_name
 from portal.web.templating import url_path
 
@@ -498,8 +499,7 @@ async def oai_endpoint(request: Request) -> Response:
     base = str(request.base_url).rstrip("/")
 
     def record_url(record_id: str) -> str:
-        """The record's page without a language prefix: it opens in the reader's language."""
-        return base + url_path(request, "elsewhere", rest=f"records/{record_id}")
+        return permalink(request, record_id)
 
     settings = request.app.state.settings
     repository = Repository(

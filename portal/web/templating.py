@@ -22,6 +22,7 @@ from portal.web.i18n import (
     offered_languages,
     translations,
 )
+from portal.web.structured import to_script
 
 TEMPLATES_DIR = TEMPLATES
 
@@ -55,6 +56,7 @@ def make_environment(lang: str, translator) -> Environment:
     env.policies["ext.i18n.trimmed"] = True
     env.filters["number"] = lambda value: format_number(value, lang)
     env.filters["day"] = lambda value: format_day(value, lang)
+    env.filters["jsonld"] = to_script  # JSON-LD, safe in <script type="application/ld+json">
     env.filters["t"] = lambda value: (
         value.translate(translator) if isinstance(value, Message) else value
     )
