@@ -49,6 +49,8 @@ def test_document_is_openapi_31(document):
     assert set(document["paths"]) == {
         "/api/v1/search",
         "/api/v1/records/{id}",
+        "/api/v1/records/{id}/{format}",
+        "/api/v1/search/{format}",
         "/api/v1/suggest",
         "/api/v1/libraries",
         "/api/v1/libraries/{code}",
