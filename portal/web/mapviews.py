@@ -64,7 +64,7 @@ def library_map(
                 value=value,
                 value_text=format_number(value, lang),
                 href=url_path(request, "library", lang=lang, code=library["code"]),
-                tooltip=tooltip(library["name"], value).translate(translator),
+                tooltip=tooltip(library["label"], value).translate(translator),
             )
         )
     if not points:
