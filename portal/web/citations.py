@@ -175,10 +175,11 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?", "…")) else text + "."
 
 
-def formatted(record: dict, lang: str) -> str:
-    """The record cited in the style of ISO 690, its words in the reader's language:
+def formatted(record: dict, lang: str, translator=None) -> str:
+    """The record cited in the style of ISO 690, its words in the reader's language (through
+    `translator`, default the language's catalog):
     `Authors. Title. Translated by T. Publisher, Year. ISBN N.`"""
-    translator = translations(lang)
+    translator = translator or translations(lang)
     parts = []
     if record["authors"]:
         parts.append(_sentence(format_list(record["authors"], locale=lang)))

@@ -11,10 +11,10 @@ from babel import Locale
 from starlette.requests import Request
 
 from portal.errors import Message, msg, nmsg
-from portal.web.i18n import format_number, translations
+from portal.web.i18n import format_number
 from portal.web.maps import MapPoint, MapView, render_map
 from portal.web.presenters import Presenter
-from portal.web.templating import url_path
+from portal.web.templating import page_translator, url_path
 
 # ISO 3166-1 alpha-3 codes of the map's countries -> alpha-2, for their names in CLDR
 COUNTRIES = {"AZE": "AZ", "ARM": "AM", "IRN": "IR"}
@@ -49,7 +49,7 @@ def library_map(
     is the sentence naming a library and its value.
     `only_held`: leave out libraries whose value is 0. None if no library is left."""
     lang = presenter.lang
-    translator = translations(lang)
+    translator = page_translator(request, lang)
     points = []
     for library in presenter.libraries():
         value = values.get(library["code"], 0)

@@ -19,7 +19,7 @@ from portal.web.exports import FORMATS as EXPORT_FORMATS
 from portal.web.i18n import COOKIE, LANGUAGES, format_month, format_number, negotiate
 from portal.web.presenters import Presenter
 from portal.web.search import holdings_request, pager, search_request
-from portal.web.templating import path_language, render, url_path
+from portal.web.templating import page_translator, path_language, render, url_path
 
 PER_PAGE = 20
 PAGE_NOT_FOUND = msg("Page not found")
@@ -115,7 +115,7 @@ def record_page(request: Request) -> Response:
         {
             "record": shown,
             "editions": others,
-            "citation": citations.formatted(record, lang),
+            "citation": citations.formatted(record, lang, page_translator(request, lang)),
             "exports": {
                 fmt: url_path(request, "record_export", record_id=record_id, format=fmt)
                 for fmt in EXPORT_FORMATS

@@ -60,6 +60,7 @@ def make_environment(lang: str, translator) -> Environment:
     env.filters["t"] = lambda value: (
         value.translate(translator) if isinstance(value, Message) else value
     )
+    env.translator = translator  # for texts a page builds in Python (page_translator)
     env.globals.update(
         languages=offered_languages(),
         native_names=NATIVE_NAMES,
@@ -121,6 +122,13 @@ def alternates(request: Request) -> dict[str, str]:
     found = {code: f"/{code}/{rest}{query}" for code in LANGUAGES}
     found["x-default"] = f"/{rest}{query}"
     return found
+
+
+def page_translator(request: Request, lang: str):
+    """The translator of the page's template environment, for texts built in Python before
+    rendering (a map's captions): the same one the page's own texts go through."""
+    environment_for = getattr(request.app.state, "environment_for", environment)
+    return environment_for(lang).translator
 
 
 def render(
