@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from functools import lru_cache
 
 from babel import Locale
 from starlette.requests import Request
@@ -69,18 +70,33 @@ def library_map(
         )
     if not points:
         return None
-    view = render_map(
-        points,
-        title=title.translate(translator),
-        description=description.translate(translator),
-        highlight=highlight,
-        district_names=_district_names(presenter),
-        country_names=_country_names(lang),
-        map_id=map_id,
+    view = _laid_out(
+        tuple(points),
+        title.translate(translator),
+        description.translate(translator),
+        frozenset(highlight),
+        tuple(sorted(_district_names(presenter).items())),
+        tuple(sorted(_country_names(lang).items())),
+        map_id,
     )
     if any(p.off_map for p in view.points):
         view = replace(view, description=f"{view.description} {OFF_MAP.translate(translator)}")
     return view
+
+
+@lru_cache(maxsize=512)
+def _laid_out(points, title, description, highlight, districts, countries, map_id) -> MapView:
+    """A search page's map is laid out once per distinct set of values and language (the
+    label placement is the costly part), not on every request."""
+    return render_map(
+        list(points),
+        title=title,
+        description=description,
+        highlight=highlight,
+        district_names=dict(districts),
+        country_names=dict(countries),
+        map_id=map_id,
+    )
 
 
 def copies_tooltip(name: str, n: int) -> Message:
