@@ -133,17 +133,39 @@ def cmd_reindex(_args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+EXPORT_SUFFIXES = {".csv": "csv", ".mrc": "marc", ".marc": "marc", ".xml": "marcxml"}
+
+
+def export_format(args: argparse.Namespace) -> str:
+    """--format, else the file's suffix (.csv, .mrc, .xml), else Catalog CSV."""
+    if args.format:
+        return args.format
+    return EXPORT_SUFFIXES.get(Path(args.file).suffix.lower(), "csv")
+
+
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    catalog = open_catalog(settings)
-    try:
-        text = catalog.export_csv()
-    finally:
-        catalog.close()
+    from portal.catalog.exports import export_marc
+
+    fmt = export_format(args)
     target = Path(args.file)
     tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    catalog = open_catalog(settings)
+    try:
+        if fmt == "csv":
+            text = catalog.export_csv()
+            tmp.write_text(text, encoding="utf-8")
+            done = f"{text.count(chr(10)) - 1} rows"
+        else:
+            with tmp.open("wb") as stream:
+                count = export_marc(catalog, stream, fmt)
+            done = f"{count} MARC records ({'ISO 2709' if fmt == 'marc' else 'MARCXML'})"
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        catalog.close()
     tmp.replace(target)
-    print(f"exported {text.count(chr(10)) - 1} rows to {target}")
+    print(f"exported {done} to {target}")
     return 0
 
 
@@ -315,8 +337,15 @@ def build_parser() -> argparse.ArgumentParser:
     rei = sub.add_parser("reindex", help="rebuild the search index and swap it in atomically")
     rei.set_defaults(func=cmd_reindex)
 
-    exp = sub.add_parser("export", help="write the whole catalog as Catalog CSV v1")
+    exp = sub.add_parser(
+        "export", help="write the whole catalog as Catalog CSV v1, MARC 21 (ISO 2709) or MARCXML"
+    )
     exp.add_argument("file", metavar="FILE")
+    exp.add_argument(
+        "--format",
+        choices=["csv", "marc", "marcxml"],
+        help="default: from the file's suffix (.csv, .mrc, .xml), else csv",
+    )
     exp.set_defaults(func=cmd_export)
 
     chk = sub.add_parser("check", help="verify catalog and index agree; repair drift")

@@ -34,6 +34,9 @@ class Settings:
     # Requests a worker process runs at once. Pages are CPU work under one GIL: more threads
     # only interleave them (every request finishes later) and convoy on SQLite's GIL releases.
     request_threads: int = 4
+    # The contact OAI-PMH harvesters are given (Identify's adminEmail, which the protocol
+    # requires): set PORTAL_ADMIN_EMAIL to the library network's address.
+    admin_email: str = "portal@localhost"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -43,6 +46,7 @@ class Settings:
             secure_cookies=os.environ.get("PORTAL_SECURE_COOKIES") == "1",
             max_upload_bytes=_env_int("PORTAL_MAX_UPLOAD_MB", 20, 1, 1024) * 1024 * 1024,
             request_threads=_env_int("PORTAL_REQUEST_THREADS", 4, 1, 64),
+            admin_email=os.environ.get("PORTAL_ADMIN_EMAIL", "").strip() or "portal@localhost",
         )
 
     def secret_key(self) -> str:

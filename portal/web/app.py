@@ -30,7 +30,7 @@ from portal.catalog.follower import Follower
 from portal.config import Settings
 from portal.errors import NotSignedIn, PortalError, msg
 from portal.resources import STATIC
-from portal.web import api, feeds, openapi, pages, staff
+from portal.web import api, exports, feeds, oai, openapi, pages, staff
 from portal.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, load_locale_data
 from portal.web.templating import compile_templates, render, url_path
 
@@ -207,8 +207,10 @@ def create_app(
 
     routes = [
         *api.routes,
+        *exports.routes,
         *openapi.routes,
         *feeds.routes,
+        *oai.routes,
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
         *staff.routes,
         *pages.routes,

@@ -232,6 +232,42 @@ SEARCH_PARAMETERS = [
     UI_LANG,
 ]
 
+RECORD_FORMATS = {
+    "marc": "application/marc",
+    "marcxml": "application/marcxml+xml",
+    "ris": "application/x-research-info-systems",
+    "bibtex": "application/x-bibtex",
+    "csl-json": "application/vnd.citationstyles.csl+json",
+}
+
+
+def _files(formats) -> dict:
+    return {
+        "description": "the records in that format (a file to download)",
+        "content": {
+            RECORD_FORMATS[f]: {
+                "schema": {
+                    "type": "array",
+                    "description": "CSL-JSON items (https://citeproc-js.readthedocs.io)",
+                    "items": {"type": "object", "required": ["id", "type", "title"]},
+                }
+                if f == "csl-json"
+                else {"type": "string", "format": "binary"}
+            }
+            for f in formats
+        },
+    }
+
+
+def _format(formats) -> dict:
+    return {
+        "name": "format",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "enum": list(formats)},
+    }
+
+
 DOCUMENT = {
     "openapi": "3.1.0",
     "info": {
@@ -255,6 +291,25 @@ DOCUMENT = {
                     UI_LANG,
                 ],
                 "responses": {"200": _json("RecordWithEditions", "the record"), **ERRORS},
+            }
+        },
+        "/api/v1/records/{id}/{format}": {
+            "get": {
+                "summary": "One record as MARC 21 (ISO 2709 or MARCXML, with an 852 per library "
+                "holding copies) or as a citation (RIS, BibTeX, CSL-JSON)",
+                "parameters": [
+                    {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
+                    _format(RECORD_FORMATS),
+                ],
+                "responses": {"200": _files(RECORD_FORMATS), "404": ERRORS["404"]},
+            }
+        },
+        "/api/v1/search/{format}": {
+            "get": {
+                "summary": "The records of one page of a search (the parameters of "
+                "/api/v1/search) as MARC 21 or as citations",
+                "parameters": [_format(RECORD_FORMATS), *SEARCH_PARAMETERS],
+                "responses": {"200": _files(RECORD_FORMATS), **ERRORS},
             }
         },
         "/api/v1/suggest": {

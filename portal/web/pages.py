@@ -11,12 +11,15 @@ from starlette.routing import Route
 
 from index import SearchRequest
 from portal import i18n_tools, limits
+from portal.catalog import harvest
 from portal.errors import NotFound, msg
+from portal.web import citations, mapviews, structured
 from portal.web.charts import bar_chart
+from portal.web.exports import FORMATS as EXPORT_FORMATS
 from portal.web.i18n import COOKIE, LANGUAGES, format_month, format_number, negotiate
 from portal.web.presenters import Presenter
 from portal.web.search import holdings_request, pager, search_request
-from portal.web.templating import path_language, render, url_path
+from portal.web.templating import page_translator, path_language, render, url_path
 
 PER_PAGE = 20
 PAGE_NOT_FOUND = msg("Page not found")
@@ -47,6 +50,10 @@ def home(request: Request) -> Response:
     )
 
 
+def absolute(request: Request, path: str) -> str:
+    return str(request.base_url).rstrip("/") + path
+
+
 def search_page(request: Request) -> Response:
     lang = path_language(request)
     search = search_request(request.query_params, lang, PER_PAGE)
@@ -54,6 +61,8 @@ def search_page(request: Request) -> Response:
     result = catalog.index.search(search)
     presenter = Presenter(catalog, lang)
     base = url_path(request, "search", lang=lang)
+    titles = {f.value: f.count for f in result.facets.get("library", [])}
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "ui_lang"]
     return render(
         request,
         "search.html",
@@ -63,6 +72,16 @@ def search_page(request: Request) -> Response:
             "result": result,
             "results": presenter.results(result),
             "facets": presenter.facets(result, request.query_params, base),
+            "map": mapviews.results_map(request, presenter, titles),
+            "feed_url": url_path(
+                request, "search_feed", lang=lang, query=[(k, v) for k, v in query if k != "page"]
+            ),
+            "exports": {
+                fmt: url_path(
+                    request, "search_export", format=fmt, query=[*query, ("ui_lang", lang)]
+                )
+                for fmt in citations.FORMATS
+            },
             **pager(request.query_params, base, result.total, search.per_page),
         },
     )
@@ -80,13 +99,29 @@ def record_page(request: Request) -> Response:
     presenter = Presenter(catalog, lang)
     editions = catalog.editions(record["work"], exclude=record_id)
     held = catalog.holdings([record_id] + [e["id"] for e in editions])
+    shown = presenter.record(record, held.get(record_id, []))
+    others = [presenter.record(e, held.get(e["id"], [])) for e in editions]
+
+    def page_url(other_id: str) -> str:
+        return absolute(request, url_path(request, "record", lang=lang, record_id=other_id))
+
+    def library_url(code: str) -> str:
+        return absolute(request, url_path(request, "library", lang=lang, code=code))
+
     return render(
         request,
         "record.html",
         lang,
         {
-            "record": presenter.record(record, held.get(record_id, [])),
-            "editions": [presenter.record(e, held.get(e["id"], [])) for e in editions],
+            "record": shown,
+            "editions": others,
+            "citation": citations.formatted(record, lang, page_translator(request, lang)),
+            "exports": {
+                fmt: url_path(request, "record_export", record_id=record_id, format=fmt)
+                for fmt in EXPORT_FORMATS
+            },
+            "map": mapviews.record_map(request, presenter, held.get(record_id, [])),
+            "jsonld": structured.book(shown, others, page_url, library_url),
         },
     )
 
@@ -97,8 +132,16 @@ def libraries_page(request: Request) -> Response:
     presenter = Presenter(catalog, lang)
     browse = catalog.index.search(SearchRequest(per_page=1))
     counts = {f.value: f.count for f in browse.facets.get("library", [])}
+    copies = harvest.copies_by_library(catalog.engine)
     return render(
-        request, "libraries.html", lang, {"libraries": presenter.libraries(), "counts": counts}
+        request,
+        "libraries.html",
+        lang,
+        {
+            "libraries": presenter.libraries(),
+            "counts": counts,
+            "map": mapviews.libraries_map(request, presenter, copies),
+        },
     )
 
 
@@ -113,12 +156,16 @@ def library_page(request: Request) -> Response:
     listing = holdings_request(request.query_params, search, code, PER_PAGE)
     result = catalog.index.search(listing)
     base = url_path(request, "library", lang=lang, code=code)
+    shown = presenter.library(code)
+    titles = catalog.index.search(SearchRequest(per_page=1, filters={"library": [code]})).total
+    copies = harvest.copies_by_library(catalog.engine).get(code, 0)
     return render(
         request,
         "library.html",
         lang,
         {
-            "library": presenter.library(code),
+            "library": shown,
+            "jsonld": structured.library(shown, absolute(request, base), titles, copies),
             "result": result,
             "results": presenter.results(result),
             "facets": presenter.facets(

@@ -22,6 +22,7 @@ from portal.web.i18n import (
     offered_languages,
     translations,
 )
+from portal.web.structured import to_script
 
 TEMPLATES_DIR = TEMPLATES
 
@@ -55,9 +56,11 @@ def make_environment(lang: str, translator) -> Environment:
     env.policies["ext.i18n.trimmed"] = True
     env.filters["number"] = lambda value: format_number(value, lang)
     env.filters["day"] = lambda value: format_day(value, lang)
+    env.filters["jsonld"] = to_script  # JSON-LD, safe in <script type="application/ld+json">
     env.filters["t"] = lambda value: (
         value.translate(translator) if isinstance(value, Message) else value
     )
+    env.translator = translator  # for texts a page builds in Python (page_translator)
     env.globals.update(
         languages=offered_languages(),
         native_names=NATIVE_NAMES,
@@ -119,6 +122,13 @@ def alternates(request: Request) -> dict[str, str]:
     found = {code: f"/{code}/{rest}{query}" for code in LANGUAGES}
     found["x-default"] = f"/{rest}{query}"
     return found
+
+
+def page_translator(request: Request, lang: str):
+    """The translator of the page's template environment, for texts built in Python before
+    rendering (a map's captions): the same one the page's own texts go through."""
+    environment_for = getattr(request.app.state, "environment_for", environment)
+    return environment_for(lang).translator
 
 
 def render(

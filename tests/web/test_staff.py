@@ -150,7 +150,8 @@ def test_every_form_post_needs_the_csrf_token(staff_app):
         .replace("{action}", "receive")
         .replace("{token}", "x")
         for route in staff_app.routes
-        if "POST" in (getattr(route, "methods", None) or ())
+        # OAI-PMH takes POST by the protocol: a harvester's read-only request, no session
+        if "POST" in (getattr(route, "methods", None) or ()) and route.name != "oai"
     ]
     assert len(posts) >= 8
     for url in posts:
