@@ -160,7 +160,8 @@ def reader(
             url = f"/{lang}/libraries/{rng.choice(LIBRARIES)}"
         started = time.perf_counter()
         try:
-            connection.request("GET", url)
+            # Each reader is its own client, as a proxy in front passes it on.
+            connection.request("GET", url, headers={"X-Forwarded-For": f"10.2.0.{seed + 1}"})
             response = connection.getresponse()
             response.read()
             ok = response.status == 200

@@ -86,16 +86,16 @@ class Node:
             self.port = sock.getsockname()[1]
         env = dict(os.environ, PORTAL_DATA_DIR=str(self.folder), PORTAL_NODE_NAME=self.name)
         env.pop("PORTAL_DATABASE_URL", None)
-        log = open(self.folder.parent / f"{self.name}.log", "ab")  # noqa: SIM115 - kept by Popen
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "portal", "serve", "--port", str(self.port)]
-            + ["--workers", str(workers)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: killed with all its workers
-        )
+        with open(self.folder.parent / f"{self.name}.log", "ab") as log:  # the child keeps its copy
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "portal", "serve", "--port", str(self.port)]
+                + ["--workers", str(workers)],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: killed with all its workers
+            )
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -125,9 +125,12 @@ class Node:
                 self.process.wait()
 
 
-def get(url: str, timeout: float = 30) -> tuple[int, bytes]:
+def get(url: str, timeout: float = 30, client: str | None = None) -> tuple[int, bytes]:
+    """GET `url`; `client` is the reader's address as a proxy in front would pass it (every
+    benchmark client is on loopback, which the portal believes as its proxy)."""
+    request = urllib.request.Request(url, headers={"X-Forwarded-For": client} if client else {})
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
@@ -256,7 +259,11 @@ def readers(nodes: list[Node], clients: int, stop: threading.Event) -> tuple[Rea
             query = urllib.parse.quote(rng.choice(QUERIES))
             started = time.monotonic()
             try:
-                code, body = get(f"{node.base}/api/v1/search?q={query}&per_page=10", timeout=30)
+                code, body = get(
+                    f"{node.base}/api/v1/search?q={query}&per_page=10",
+                    timeout=30,
+                    client=f"10.1.0.{n + 1}",
+                )
             except OSError as error:
                 code, body = 0, str(error).encode()
             spent = time.monotonic() - started

@@ -92,6 +92,19 @@ def fingerprint(record: dict) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 
 
+YEARS = range(1, 10_000)  # what the year field holds; anything else is no year to search by
+
+
+def indexable_year(value: object) -> int | None:
+    """The year to index, or None: a catalog written before years were checked may hold
+    `-5` or `2147483648`; such a record is still indexed and found, only not by year."""
+    try:
+        year = int(str(value).strip()) if value not in (None, "") else None
+    except ValueError:
+        return None
+    return year if year in YEARS else None
+
+
 def to_document(record: dict, sort_locales: Sequence[str] = SORT_LOCALES) -> dict:
     """A catalog record dict -> the fields Whoosh stores and indexes.
 
@@ -126,8 +139,9 @@ def to_document(record: dict, sort_locales: Sequence[str] = SORT_LOCALES) -> dic
         "authors_stem": key_text(people_text, language, script),
         "other_key": " ; ".join(v for v in (record.get("publisher") or "", *subjects) if v),
     }
-    if record.get("year"):
-        doc["year"] = int(record["year"])
+    year = indexable_year(record.get("year"))
+    if year is not None:
+        doc["year"] = year
     # Always a value: a segment where no record has one would have no column to sort by.
     doc["added"] = int(record.get("added") or 0)
     doc["title_stem"] = " ".join(title_stems(title, language, script))

@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 
+from whoosh import index as whoosh_index
 from whoosh import multiproc
 from whoosh.codec import whoosh3
 
@@ -93,7 +94,42 @@ def _enqueue(self) -> None:
     self.docbuffer = []
 
 
+class _ClosingStorage:
+    """A storage that remembers the files it opened, so a failed read can close them."""
+
+    def __init__(self, storage) -> None:
+        self._storage = storage
+        self.opened: list = []
+
+    def open_file(self, *args, **kwargs):
+        stream = self._storage.open_file(*args, **kwargs)
+        self.opened.append(stream)
+        return stream
+
+    def __iter__(self):
+        return iter(self._storage)
+
+    def __getattr__(self, name):
+        return getattr(self._storage, name)
+
+
+_toc_read = whoosh_index.TOC.read.__func__
+
+
+def _toc_read_closing(cls, storage, indexname, gen=None, schema=None):
+    """Like TOC.read, but a damaged table of contents does not leave its file open
+    (TOC.read closes the stream only when every read succeeds)."""
+    tracking = _ClosingStorage(storage)
+    try:
+        return _toc_read(cls, tracking, indexname, gen, schema)
+    finally:
+        for stream in tracking.opened:
+            if not stream.is_closed:
+                stream.close()
+
+
 def apply() -> None:
+    whoosh_index.TOC.read = classmethod(_toc_read_closing)
     whoosh3.W3PerDocReader._cached_reader = _cached_reader
     multiproc.SubWriterTask.run = _subwriter_run
     multiproc.MpWriter._enqueue = _enqueue

@@ -18,11 +18,12 @@ from portal.catalog.accounts import (
     AccountError,
     add_user,
     disable_user,
+    enable_user,
     list_users,
     set_password,
 )
 from portal.catalog.catalog import Catalog, DataPaths
-from portal.catalog.csvformat import CatalogFileError
+from portal.catalog.csvformat import CatalogFileError, write_catalog_csv
 from portal.config import ConfigError, Settings
 from portal.demo import load_demo
 from portal.errors import PortalError
@@ -80,6 +81,8 @@ def reindex(catalog: Catalog) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from portal.web.server import HeaderDeadlineProtocol
+
     prepare(settings, demo=not args.no_demo).close()
     os.environ["PORTAL_DATA_DIR"] = str(settings.data_dir)
     err.print(f"serving {settings.data_dir} at http://{args.host}:{args.port}")
@@ -91,7 +94,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=args.workers,
         log_level=args.log_level,
         access_log=args.access_log,
-        proxy_headers=False,
+        http=HeaderDeadlineProtocol,  # a request's headers must arrive within 10 s
+        server_header=False,
+        # A proxy on this machine (nginx in front) is believed by default: without its
+        # X-Forwarded-For every reader would be one client to the per-client limits.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips or "127.0.0.1",
     )
     return 0
 
@@ -152,9 +160,9 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     catalog = open_catalog(settings)
     try:
         if fmt == "csv":
-            text = catalog.export_csv()
-            tmp.write_text(text, encoding="utf-8")
-            done = f"{text.count(chr(10)) - 1} rows"
+            with tmp.open("w", encoding="utf-8", newline="") as stream:
+                count = write_catalog_csv(catalog.export_rows(), stream)
+            done = f"{count} rows"
         else:
             with tmp.open("wb") as stream:
                 count = export_marc(catalog, stream, fmt)
@@ -227,6 +235,9 @@ def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
         elif args.action == "disable":
             disable_user(engine, args.name)
             print(f"disabled {args.name}")
+        elif args.action == "enable":
+            enable_user(engine, args.name)
+            print(f"enabled {args.name}")
         elif args.action == "passwd":
             set_password(engine, args.name, read_password())
             print(f"password changed for {args.name}")
@@ -289,7 +300,11 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
 
     catalog = open_catalog(settings)
     try:
-        restore(catalog.engine, Path(args.file))
+        accounts = restore(catalog.engine, Path(args.file))
+        for account in accounts:  # who can sign in from now on
+            state = "disabled" if account["disabled"] else "active"
+            where = f", {account['library']}" if account["library"] else ""
+            print(f"account from the backup: {account['name']} ({account['role']}{where}, {state})")
         catalog.close()
         catalog = open_catalog(settings)  # migrate a backup made by an older version
         reindex(catalog)
@@ -361,7 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     res.set_defaults(func=cmd_restore)
 
     user = sub.add_parser("user", help="staff accounts (passwords from a prompt or stdin)")
-    user.add_argument("action", choices=["add", "list", "disable", "passwd"])
+    user.add_argument("action", choices=["add", "list", "disable", "enable", "passwd"])
     user.add_argument("name", nargs="?")
     user.add_argument("--role", choices=["librarian", "coordinator", "admin"])
     user.add_argument("--library", metavar="CODE", help="a librarian's library")

@@ -7,6 +7,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SECRET_FILE = "secret.key"
@@ -25,6 +26,16 @@ def _env_int(name: str, default: int, low: int, high: int) -> int:
     return int(raw)
 
 
+def _env_url(name: str) -> str | None:
+    raw = os.environ.get(name, "").strip().rstrip("/")
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+        raise ConfigError(f"{name} must be an http(s) address like https://kitab.example.az")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -37,6 +48,13 @@ class Settings:
     # The contact OAI-PMH harvesters are given (Identify's adminEmail, which the protocol
     # requires): set PORTAL_ADMIN_EMAIL to the library network's address.
     admin_email: str = "portal@localhost"
+    # The portal's address as readers reach it (https://kitab.example.az): absolute URLs in
+    # feeds, OpenSearch, OAI-PMH and JSON-LD use it rather than the request's Host header,
+    # and requests naming another host are refused. Unset: the request's own address.
+    public_url: str | None = None
+    # Proxy addresses whose X-Forwarded-For/-Proto the portal believes (nginx in front):
+    # sign-in throttling and per-client limits then see the real client.
+    forwarded_allow_ips: str | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -47,6 +65,8 @@ class Settings:
             max_upload_bytes=_env_int("PORTAL_MAX_UPLOAD_MB", 20, 1, 1024) * 1024 * 1024,
             request_threads=_env_int("PORTAL_REQUEST_THREADS", 4, 1, 64),
             admin_email=os.environ.get("PORTAL_ADMIN_EMAIL", "").strip() or "portal@localhost",
+            public_url=_env_url("PORTAL_PUBLIC_URL"),
+            forwarded_allow_ips=os.environ.get("PORTAL_FORWARDED_ALLOW_IPS", "").strip() or None,
         )
 
     def secret_key(self) -> str:

@@ -66,6 +66,25 @@ class Message:
     def __str__(self) -> str:
         return self.translate(SOURCE)
 
+    def to_json(self) -> dict:
+        """The message as plain data (kept in a job's result, translated when shown)."""
+        return {
+            "text": self.text,
+            "params": {
+                k: v.to_json() if isinstance(v, Message) else v for k, v in self.params.items()
+            },
+            "context": self.context,
+            "plural": self.plural,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Message:
+        params = {
+            k: cls.from_json(v) if isinstance(v, dict) and "text" in v else v
+            for k, v in data["params"].items()
+        }
+        return cls(data["text"], params, data.get("context"), data.get("plural"))
+
 
 def msg(text: str, **params: object) -> Message:
     """Mark a sentence for translation; it is translated when shown."""

@@ -46,15 +46,16 @@ def backup(engine: Engine, target: Path) -> int:
     return target.stat().st_size
 
 
-def restore(engine: Engine, source: Path) -> None:
-    """Replace the catalog's contents with a backup (checked first), in one step."""
+def restore(engine: Engine, source: Path) -> list[dict]:
+    """Replace the catalog's contents with a backup (checked first), in one step; returns
+    the staff accounts it brought back (name, role, library, disabled), to be reported."""
     source = Path(source)
     if not source.exists():
         raise BackupError(f"{source}: no such file")
     with engine.connect() as conn:
         prior = feed.head(conn)
     if engine.dialect.name == "postgresql":
-        _check_dump(source)
+        accounts = _check_dump(source)
         _run(
             [
                 "pg_restore",
@@ -67,10 +68,11 @@ def restore(engine: Engine, source: Path) -> None:
             ]
         )
     else:
-        _check_sqlite(source)
+        accounts = _check_sqlite(source)
         _sqlite_restore(engine, source)
     engine.dispose()  # pooled connections may hold pages or plans of the old database
     _after_restore(engine, prior)
+    return accounts
 
 
 def _after_restore(engine: Engine, prior: int) -> None:
@@ -100,22 +102,106 @@ def _sqlite_backup(engine: Engine, partial: Path) -> None:
         raw.close()
 
 
-def _check_sqlite(source: Path) -> None:
+def _check_sqlite(source: Path) -> list[dict]:
+    """A catalog backup made by this portal: readable, undamaged, and with exactly the
+    schema its migration revision gives (no table, column, index or trigger added, dropped
+    or changed: an edited backup could carry an audit log without its append-only triggers,
+    or a trigger of its own). Returns the accounts it holds."""
     try:
         connection = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
         try:
             if connection.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
                 raise BackupError(f"{source}: the database is damaged")
-            tables = {r[0] for r in connection.execute("select name from sqlite_master")}
+            found = _sqlite_schema(connection)
+            revision = _revision(connection, found)
+            accounts = _accounts(connection)
         finally:
             connection.close()
     except sqlite3.DatabaseError as error:
         raise BackupError(f"{source}: not an SQLite database ({error})") from None
-    # alembic_version: made by this release; schema_migrations: by release 0.1 (migrated on
-    # restore).
-    migrations = {"alembic_version", "schema_migrations"}
-    if not tables >= CATALOG_TABLES or not migrations & tables:
-        raise BackupError(f"{source}: not a catalog backup (tables missing)")
+    expected = _expected_schema(revision)
+    differences = sorted(
+        [f"unexpected {what}" for what in found - expected]
+        + [f"missing {what}" for what in expected - found]
+    )
+    if differences:
+        shown = "; ".join(differences[:8]) + (" ..." if len(differences) > 8 else "")
+        raise BackupError(f"{source}: not a backup of this catalog's schema ({shown})")
+    return accounts
+
+
+def _sqlite_schema(connection: sqlite3.Connection) -> set[str]:
+    """Every table with its columns, every index and every trigger with its SQL."""
+    found: set[str] = set()
+    objects = connection.execute(
+        "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+    ).fetchall()
+    for kind, name, table, sql in objects:
+        if kind == "table":
+            for column in connection.execute(f'PRAGMA table_info("{name}")'):
+                _, col, col_type, notnull, _, pk = column
+                found.add(f"column {name}.{col} {col_type.upper()} notnull={notnull} pk={pk}")
+            found.add(f"table {name}")
+        elif kind == "index":
+            found.add(f"index {name} on {table}")
+        elif kind == "trigger":
+            found.add(f"trigger {name} on {table}: {' '.join((sql or '').split())}")
+        else:
+            found.add(f"{kind} {name}")
+    return found
+
+
+def _revision(connection: sqlite3.Connection, found: set[str]) -> str:
+    if "table alembic_version" in found:
+        row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+        if row:
+            return row[0]
+    if "table schema_migrations" in found:
+        return "release-0.1"
+    raise BackupError("not a catalog backup (no migration revision)")
+
+
+def _accounts(connection: sqlite3.Connection) -> list[dict]:
+    rows = connection.execute("SELECT name, role, library, disabled FROM users ORDER BY name")
+    return [
+        {"name": name, "role": role, "library": library, "disabled": bool(disabled)}
+        for name, role, library, disabled in rows
+    ]
+
+
+def _expected_schema(revision: str) -> set[str]:
+    """The schema a new SQLite catalog has at a revision (release 0.1's from its dump)."""
+    import tempfile
+
+    from portal.catalog.db import open_engine, revisions, sqlite_url
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "expected.sqlite3"
+        if revision == "release-0.1":
+            connection = sqlite3.connect(path)
+            connection.executescript(_release_0_1_schema())
+        else:
+            if revision not in revisions():
+                raise BackupError(f"made by an unknown version (schema revision {revision})")
+            engine = open_engine(sqlite_url(path))
+            with engine.begin() as conn:
+                from alembic import command
+
+                from portal.catalog.db import alembic_config
+
+                command.upgrade(alembic_config(conn), revision)
+            engine.dispose()
+            connection = sqlite3.connect(path)
+        try:
+            return _sqlite_schema(connection)
+        finally:
+            connection.close()
+
+
+def _release_0_1_schema() -> str:
+    from importlib import resources
+
+    return resources.files("portal.catalog.migrations").joinpath("release-0.1.sql").read_text()
 
 
 def _sqlite_restore(engine: Engine, source: Path) -> None:
@@ -149,17 +235,71 @@ def _run(command: list[str]) -> None:
         raise BackupError(f"{command[0]}: {reason}")
 
 
-def _check_dump(source: Path) -> None:
-    """A pg_dump custom-format archive with the catalog's tables in it."""
+# What a catalog's dump holds besides its tables (portal/catalog/migrations): the audit log's
+# append-only trigger and its function. Anything else of these kinds is refused.
+PG_EXTRAS = {
+    ("FUNCTION", "audit_log_append_only()"),
+    ("TRIGGER", "audit_log audit_log_append_only"),
+    ("TRIGGER", "audit_log audit_log_no_truncate"),
+}
+PG_CHECKED_KINDS = ("TABLE", "FUNCTION", "TRIGGER", "VIEW", "RULE", "POLICY", "PROCEDURE")
+
+
+def _check_dump(source: Path) -> list[dict]:
+    """A pg_dump custom-format archive of this catalog: its tables and nothing else of the
+    kinds that run code (functions, triggers, rules, views), and the audit log's append-only
+    trigger in it. Returns the accounts it holds."""
     if shutil.which("pg_restore") is None:
         _run(["pg_restore"])  # raises the "not found" error
     listed = subprocess.run(["pg_restore", "--list", str(source)], capture_output=True, text=True)
     if listed.returncode != 0:
         raise BackupError(f"{source}: not a PostgreSQL catalog backup (pg_dump custom format)")
-    tables = {
-        line.split()[-2]
-        for line in listed.stdout.splitlines()
-        if " TABLE DATA " in line and len(line.split()) >= 2
-    }
-    if not tables >= CATALOG_TABLES or "alembic_version" not in tables:
-        raise BackupError(f"{source}: not a catalog backup (tables missing)")
+    found = set()
+    for line in listed.stdout.splitlines():
+        if line.startswith(";") or not line.strip():
+            continue
+        # "215; 1259 16390 TABLE public records postgres"
+        words = line.split(";", 1)[1].split()
+        kind_and_rest = words[2:]
+        for kind in PG_CHECKED_KINDS:
+            if " ".join(kind_and_rest).startswith(kind + " "):
+                rest = kind_and_rest[len(kind.split()) :]
+                name = " ".join(rest[1:-1])  # after the schema, before the owner
+                found.add((kind, name))
+    tables = {("TABLE", name) for name in models.metadata.tables} | {("TABLE", "alembic_version")}
+    expected = tables | PG_EXTRAS
+    unexpected = sorted(found - expected)
+    missing = sorted((expected - found) & (PG_EXTRAS | {("TABLE", t) for t in CATALOG_TABLES}))
+    if unexpected or missing:
+        shown = "; ".join(
+            [f"unexpected {k} {n}" for k, n in unexpected]
+            + [f"missing {k} {n}" for k, n in missing]
+        )
+        raise BackupError(f"{source}: not a backup of this catalog's schema ({shown})")
+    return _dump_accounts(source)
+
+
+def _dump_accounts(source: Path) -> list[dict]:
+    data = subprocess.run(
+        ["pg_restore", "--data-only", "--table=users", "--file=-", str(source)],
+        capture_output=True,
+        text=True,
+    ).stdout
+    accounts, columns, copying = [], [], False
+    for line in data.splitlines():
+        if line.startswith("COPY ") and " users " in f" {line} ".replace("public.", " "):
+            columns = line.split("(", 1)[1].split(")", 1)[0].replace('"', "").split(", ")
+            copying = True
+        elif copying and line == "\\.":
+            break
+        elif copying:
+            row = dict(zip(columns, line.split("\t"), strict=False))
+            accounts.append(
+                {
+                    "name": row.get("name"),
+                    "role": row.get("role"),
+                    "library": None if row.get("library") in (None, "\\N") else row["library"],
+                    "disabled": row.get("disabled") == "1",
+                }
+            )
+    return sorted(accounts, key=lambda a: a["name"] or "")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import threading
 import time
 from collections import defaultdict
@@ -152,6 +153,13 @@ class DataPaths:
         except FileNotFoundError:
             return None
 
+    def private_database_file(self) -> None:
+        """The SQLite catalog readable by its owner only (mode 0600: it holds password
+        hashes); SQLite gives its -wal and -shm files the same mode."""
+        fd = os.open(self.database, os.O_RDWR | os.O_CREAT, 0o600)
+        os.close(fd)
+        os.chmod(self.database, 0o600)
+
     def database_url(self, explicit: str | None = None) -> str:
         """`explicit` (PORTAL_DATABASE_URL), else the folder's database.url, else SQLite in
         the folder."""
@@ -175,6 +183,7 @@ class Catalog:
         self.index_behind: Exception | None = None  # why the last change is not indexed yet
         self._reference: dict[str, tuple[float, object]] = {}
         self._reference_lock = threading.Lock()
+        self._figures: dict[str, tuple[int, object]] = {}
 
     @classmethod
     def open(cls, data_dir: Path | str, database_url: str | None = None) -> Catalog:
@@ -183,7 +192,10 @@ class Catalog:
         of a shared PostgreSQL catalog), else SQLite in the folder."""
         paths = DataPaths(Path(data_dir))
         paths.root.mkdir(parents=True, exist_ok=True)
-        engine = open_engine(paths.database_url(database_url))
+        url = paths.database_url(database_url)
+        if url == sqlite_url(paths.database):
+            paths.private_database_file()
+        engine = open_engine(url)
         catalog = cls(engine, None)
         catalog.created = migrate(engine) == revisions()
         catalog.index = SearchIndex(
@@ -278,10 +290,14 @@ class Catalog:
         library: str | None = None,
         claim: Callable[[Connection], None] | None = None,
         wait_seconds: float | None = None,
+        progress: Callable[..., None] | None = None,
     ) -> ImportReport:
         """Import files all-or-nothing, then index what changed. `claim(conn)` runs first in
         the import's transaction (a previewed upload taken, so it is imported once)."""
+        progress = progress or (lambda **_: None)
+        progress(stage="checking")
         parsed = self.parse_files(files, library)
+        progress(stage="writing", total=sum(len(f.rows) for f in parsed))
 
         def work(conn: Connection, touched: Touched) -> ImportReport:
             if claim is not None:
@@ -302,7 +318,7 @@ class Catalog:
             return report
 
         try:
-            report = self.change("import", actor, work, wait_seconds)
+            report = self.change("import", actor, work, wait_seconds, progress)
         except DryRun as rolled_back:
             return rolled_back.report
         self.forget_reference_data()  # an import may bring new donors
@@ -316,6 +332,7 @@ class Catalog:
         actor: str,
         work: Callable[[Connection, Touched], T],
         wait_seconds: float | None = None,
+        progress: Callable[..., None] | None = None,
     ) -> T:
         """Run `work(conn, touched)` as one write transaction that also appends to the change
         feed the records it touched; run again if it lost a race (a key another transaction
@@ -331,31 +348,35 @@ class Catalog:
             return result
 
         result = retrying(attempt)
-        self.follow()
+        self.follow(progress)
         return result
 
-    def follow(self) -> None:
+    def follow(self, progress: Callable[..., None] | None = None) -> None:
         """Catch up after a committed change. A failure here (a full disk, an index another
         process holds too long) must not turn a saved change into an error: it is logged
         and kept in `index_behind`, and this node's follower, the next start or `portal
         check` applies the change later (it is in the feed)."""
         try:
-            self.catch_up()
+            if progress is not None:
+                progress(stage="indexing", done=0)
+            self.catch_up(
+                progress=(lambda done: progress(done=done)) if progress is not None else None
+            )
             self.index_behind = None
         except Exception as error:  # noqa: BLE001 - the change is committed either way
             log.warning("the search index could not follow a committed change: %s", error)
             self.index_behind = error
 
-    def catch_up(self, wait: bool = True) -> int:
+    def catch_up(self, wait: bool = True, progress: Callable[[int], None] | None = None) -> int:
         """Apply every committed change this node's index has not seen, in order; returns
         the position reached. A missing index, or more changed records than an update is
         worth, is rebuilt from a snapshot (and the changes after it)."""
         if not self.index.exists():
-            self.rebuild_index()
+            self.rebuild_index(progress)
             return self.index.applied()
         reached = self.index.apply(self._pending, wait=wait)
         if reached == REBUILD:
-            self.rebuild_index()
+            self.rebuild_index(progress)
             return self.index.applied()
         return reached
 
@@ -481,8 +502,23 @@ class Catalog:
         records = self.records(ids)
         return [records[i] for i in sorted(records)]
 
+    def _per_change(self, name: str, compute: Callable[[], T]) -> T:
+        """`compute()`, computed again only after the catalog changed (every write moves the
+        change feed's head): sums over the whole ledger are too dear for every page view."""
+        with self.engine.connect() as conn:
+            head = feed.head(conn)
+        cached = self._figures.get(name)
+        if cached is not None and cached[0] == head:
+            return cached[1]
+        value = compute()  # a change landing meanwhile moves the head: computed again next time
+        self._figures[name] = (head, value)
+        return value
+
     def totals(self) -> dict[str, int]:
         """Campaign figures: records, copies, libraries holding books, donors, languages."""
+        return self._per_change("totals", self._totals)
+
+    def _totals(self) -> dict[str, int]:
         h, r, e = models.holdings, models.records, models.holding_events
         with self.engine.connect() as conn:
             return {
@@ -500,6 +536,9 @@ class Catalog:
     def campaign_figures(self) -> dict[str, list[tuple[str, int]]]:
         """Donated copies by month, donor, language and library (donations and their
         corrections only: transfers move copies, they do not add any)."""
+        return self._per_change("campaign", self._campaign_figures)
+
+    def _campaign_figures(self) -> dict[str, list[tuple[str, int]]]:
         e, r = models.holding_events, models.records
         donated = e.c.kind.in_(("donation", "correction"))
         by_day = (
@@ -577,29 +616,50 @@ class Catalog:
         for record_id, library, donor, source_key, day, copies in donated:
             if copies <= 0:
                 continue
-            record = records[record_id]
             dated = source_key.rsplit("|", 1)[-1] if source_key else day.isoformat()
-            yield {
-                "record_id": record_id,
-                "title": record["title"],
-                "language": record["language"],
-                "authors": "; ".join(_json_list(record["authors"])),
-                "translators": "; ".join(_json_list(record["translators"])),
-                "work": record["work"],
-                "publisher": record["publisher"],
-                "year": str(record["year"] or ""),
-                "isbn": record["isbn"] or "",
-                "subjects": "; ".join(_json_list(record["subjects"])),
-                "donor": donor_names.get(donor, donor or ""),
-                "donated_on": dated,
-                "library": library,
-                "copies": str(copies),
-            }
+            yield _csv_row(
+                records[record_id], donor_names.get(donor, donor or ""), dated, library, copies
+            )
+
+    def holdings_rows(self, library: str) -> Iterator[dict[str, str]]:
+        """What a library holds now, as Catalog CSV v1 rows: one row per record with the
+        copies on its shelves (copies transferred in count, transferred out do not; donor
+        and date are left empty: copies moved between libraries have no single donor)."""
+        h, r = models.holdings, models.records
+        query = (
+            select(r, h.c.copies)
+            .join(h, h.c.record_id == r.c.id)
+            .where(h.c.library == library, h.c.copies > 0)
+            .order_by(r.c.id)
+        )
+        with self.engine.connect() as conn:
+            for row in conn.execution_options(yield_per=1000).execute(query).mappings():
+                yield _csv_row(row, "", "", library, row["copies"])
 
     def export_csv(self) -> str:
         stream = io.StringIO()
         write_catalog_csv(list(self.export_rows()), stream)
         return stream.getvalue()
+
+
+def _csv_row(record, donor: str, dated: str, library: str, copies: int) -> dict[str, str]:
+    """A record row of the database and one donation (or holding) as a Catalog CSV row."""
+    return {
+        "record_id": record["id"],
+        "title": record["title"],
+        "language": record["language"],
+        "authors": "; ".join(_json_list(record["authors"])),
+        "translators": "; ".join(_json_list(record["translators"])),
+        "work": record["work"],
+        "publisher": record["publisher"],
+        "year": str(record["year"] or ""),
+        "isbn": record["isbn"] or "",
+        "subjects": "; ".join(_json_list(record["subjects"])),
+        "donor": donor,
+        "donated_on": dated,
+        "library": library,
+        "copies": str(copies),
+    }
 
 
 def index_document(record: Record, summary: dict, library_district: dict[str, str]) -> dict:

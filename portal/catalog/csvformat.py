@@ -388,7 +388,9 @@ def parse_catalog_csv(
             )
             continue
         checker = _RowChecker(source, line, libraries, today)
-        row = checker.check(dict(zip(header, cells, strict=True)))
+        row = checker.check(
+            {name: from_spreadsheet(cell) for name, cell in zip(header, cells, strict=True)}
+        )
         problems.extend(checker.problems)
         if row:
             parsed.rows.append(row)
@@ -400,12 +402,37 @@ def parse_catalog_csv(
     return parsed
 
 
-def write_catalog_csv(rows: Iterable[dict[str, str]], stream: io.TextIOBase) -> int:
-    """Write rows as Catalog CSV v1; returns how many were written."""
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _formula_like(value: str) -> bool:
+    """Starts like a formula, or is an escaped one (so escaping can be undone exactly)."""
+    return value.startswith(FORMULA_STARTS) or (value.startswith("'") and _formula_like(value[1:]))
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A cell a spreadsheet shows as text: one apostrophe before anything formula-like (the
+    quote prefix spreadsheets themselves use for text)."""
+    return "'" + value if _formula_like(value) else value
+
+
+def from_spreadsheet(value: str) -> str:
+    """The value `spreadsheet_safe` was given: an import of an export carries back exactly
+    what the catalog holds."""
+    return value[1:] if value.startswith("'") and _formula_like(value[1:]) else value
+
+
+def write_catalog_csv(
+    rows: Iterable[dict[str, str]], stream: io.TextIOBase, header: bool = True
+) -> int:
+    """Write rows as Catalog CSV v1, every cell safe to open in a spreadsheet; returns how
+    many were written."""
     writer = csv.DictWriter(stream, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
+    if header:
+        writer.writeheader()
     count = 0
     for row in rows:
-        writer.writerow(row)
+        writer.writerow({key: spreadsheet_safe(str(value)) for key, value in row.items()})
         count += 1
     return count

@@ -148,6 +148,15 @@ def open_engine(url: str) -> Engine:
     )
 
 
+def upsert(conn: Connection, table):
+    """An INSERT that can say what to do ON CONFLICT (SQLite and PostgreSQL both speak it)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(table)
+
+
 @contextmanager
 def snapshot(engine: Engine) -> Iterator[Connection]:
     """A read transaction that sees one state of the catalog throughout (a long rebuild

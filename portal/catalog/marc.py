@@ -17,6 +17,8 @@ from datetime import date
 from functools import cache
 
 from babel import Locale
+from defusedxml import DefusedXmlException
+from defusedxml import sax as defused_sax
 from pymarc import Field, Record
 from pymarc.marcxml import XmlHandler
 
@@ -161,7 +163,7 @@ def _in_record(number: int, message: Message) -> Message:
 
 def _looks_like_xml(data: bytes) -> bool:
     head = data.lstrip(b"\xef\xbb\xbf").lstrip()
-    return head.startswith(b"<") or data.startswith((b"\xff\xfe", b"\xfe\xff"))
+    return head.startswith(b"<") or data.startswith(tuple(start for start, _ in _UTF16))
 
 
 def _read_iso2709(data: bytes, source: str) -> tuple[list[tuple[int, Record]], list[Problem]]:
@@ -259,21 +261,51 @@ class _CountingHandler(XmlHandler):
         return self._record is not None
 
 
+NO_DTD = msg("DTDs and entity declarations are not accepted in MARCXML")
+
+
+_UTF16 = (
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+    (b"<\x00?\x00", "utf-16-le"),
+    (b"\x00<\x00?", "utf-16-be"),
+)
+
+
+def _as_utf8(data: bytes) -> bytes:
+    """UTF-16 MARCXML (with or without a byte order mark) re-encoded as UTF-8, which expat
+    reads whatever the declaration said; other files as they are."""
+    for start, encoding in _UTF16:
+        if data.startswith(start):
+            try:
+                text = data.decode(encoding).lstrip("\ufeff")
+            except UnicodeDecodeError:
+                return data
+            text = re.sub(r"^(<\?xml[^>]*?encoding=)([\"'])[^\"']*\2", r"\1\2utf-8\2", text)
+            return text.encode("utf-8")
+    return data
+
+
 def _read_marcxml(data: bytes, source: str) -> tuple[list[tuple[int, Record]], list[Problem]]:
-    if re.search(rb"<!ENTITY", data, re.IGNORECASE):
-        message = msg("XML entity declarations are not accepted in MARCXML")
-        return [], [Problem(source, None, None, None, message)]
+    data = _as_utf8(data)
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     data = data.lstrip()  # whitespace before "<?xml" is an error to expat, harmless here
     handler = _CountingHandler()
-    parser = xml.sax.make_parser()
+    # defusedxml's parser refuses a DTD and any entity declaration itself, whatever the
+    # file's encoding (a byte search for "<!ENTITY" missed UTF-16 files).
+    parser = defused_sax.make_parser()
+    parser.forbid_dtd = True
+    parser.forbid_entities = True
+    parser.forbid_external = True
     parser.setContentHandler(handler)
     parser.setFeature(xml.sax.handler.feature_namespaces, True)
     parser.setFeature(xml.sax.handler.feature_external_ges, False)
     parser.setFeature(xml.sax.handler.feature_external_pes, False)
     try:
         parser.parse(io.BytesIO(data))
+    except DefusedXmlException:
+        return [], [Problem(source, None, None, None, NO_DTD)]
     except xml.sax.SAXParseException as error:
         where = {"line": error.getLineNumber(), "column": error.getColumnNumber() + 1}
         reason = error.getMessage()

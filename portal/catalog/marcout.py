@@ -30,6 +30,7 @@ from datetime import datetime
 from pymarc import Field, Indicators, MARCWriter, Record, Subfield, XMLWriter, record_to_xml
 
 from portal.catalog.marc import MARC_LANGUAGES
+from portal.catalog.records import xml_chars
 
 # ISO 639-1 -> MARC (ISO 639-2/B) codes; the first MARC code of each language wins, and the
 # bibliographic forms come first in MARC_LANGUAGES.
@@ -45,7 +46,7 @@ def marc_language(code: str) -> str:
 
 
 def _field(tag: str, indicators: str, *pairs: str) -> Field:
-    subfields = [Subfield(pairs[i], pairs[i + 1]) for i in range(0, len(pairs), 2)]
+    subfields = [Subfield(pairs[i], xml_chars(pairs[i + 1])) for i in range(0, len(pairs), 2)]
     return Field(tag=tag, indicators=Indicators(*indicators), subfields=subfields)
 
 

@@ -179,8 +179,6 @@ users = Table(
     Column("role", String(20), nullable=False),
     Column("library", String(16), ForeignKey("libraries.code")),  # a librarian's library
     Column("disabled", Integer, nullable=False, default=0),
-    Column("failed_sign_ins", Integer, nullable=False, default=0),
-    Column("locked_until", UtcDateTime),
     Column("created_at", UtcDateTime, nullable=False),
     CheckConstraint(f"role IN {ROLES!r}", name="ck_user_role"),
     CheckConstraint("role != 'librarian' OR library IS NOT NULL", name="ck_librarian_library"),
@@ -256,4 +254,49 @@ pending_imports = Table(
     Column("library", String(16)),
     Column("data", LargeBinary, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("job_id", Integer),  # the background job importing it, once confirmed
+)
+
+
+# Staff sessions: the cookie carries a random session id; the server keeps its hash, so a
+# session ends for good at sign-out, and every session of a user at a password change or
+# when the account is disabled.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("seen_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime),
+    Index("ix_sessions_user", "user_id"),
+)
+
+# Failed sign-ins per client (`client:ADDRESS`) and per client and name
+# (`name:ADDRESS:NAME`), counted atomically, for unknown names exactly as for real ones.
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("since", UtcDateTime, nullable=False),
+)
+
+JOB_STATES = ("queued", "running", "done", "failed")
+
+# Long work started from a page (an import of tens of thousands of rows) runs in the
+# background; its page shows the progress.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(40), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id")),
+    Column("done", Integer, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("result", Text),  # JSON
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint(f"state IN {JOB_STATES!r}", name="ck_job_state"),
 )

@@ -119,6 +119,16 @@ def _language_codes() -> frozenset[str]:
     return frozenset(code for code in Locale("en").languages if len(code) == 2)
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_chars(value: str) -> str:
+    """A text without the characters XML cannot carry (control characters, lone
+    surrogates): what catalogs written before values were cleaned may hold must not make a
+    feed or a harvest malformed."""
+    return _NOT_XML.sub("", value)
+
+
 def clean_text(value: str) -> str:
     """Whitespace collapsed and control characters dropped (they break XML feeds and
     spreadsheets and are never part of a title)."""

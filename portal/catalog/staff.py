@@ -9,7 +9,9 @@ user; nothing here knows about HTTP.
 from __future__ import annotations
 
 import io
+import itertools
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -17,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import Connection, delete, insert, select, update
 
 from portal import languages, limits
-from portal.catalog import accounts, audit, models, records, reference
+from portal.catalog import accounts, audit, jobs, models, records, reference
 from portal.catalog.accounts import User
 from portal.catalog.audit import record_action
 from portal.catalog.catalog import Catalog, Touched
@@ -30,7 +32,7 @@ from portal.catalog.csvformat import (
 from portal.catalog.db import STAFF_WAIT_SECONDS, writing
 from portal.catalog.holdings import apply_event, expect_version, holding_versions, lock_holdings
 from portal.catalog.permissions import require
-from portal.errors import Conflict, Forbidden, InvalidInput, NotFound, msg, pmsg
+from portal.errors import Conflict, Forbidden, InvalidInput, NotFound, PortalError, msg, pmsg
 
 WITHDRAWAL_REASONS = ("lost", "damaged", "outdated")
 MAX_COPIES = limits.MAX_COPIES
@@ -476,7 +478,13 @@ def preview_import(
     return Preview(name, report, [], token)
 
 
-def confirm_import(catalog: Catalog, user: User, token: str) -> Preview:
+def confirm_import(
+    catalog: Catalog,
+    user: User,
+    token: str,
+    progress=None,
+    wait_seconds: float | None = STAFF_WAIT_SECONDS,
+) -> Preview:
     """Import a previewed file (the same user's, not yet expired), exactly once: the
     upload is claimed in the import's own transaction, so two confirmations of one preview
     (a double click, two nodes) import it once."""
@@ -484,11 +492,7 @@ def confirm_import(catalog: Catalog, user: User, token: str) -> Preview:
     pending = models.pending_imports
     with catalog.engine.connect() as conn:
         row = conn.execute(select(pending).where(pending.c.token == token[:64])).first()
-    expired = NotFound(msg("This upload has expired; upload the file again."))
-    if row is None or datetime.now(UTC) - row.created_at > timedelta(seconds=UPLOAD_TTL_SECONDS):
-        raise expired
-    if row.user_id != user.id:
-        raise Forbidden(msg("Your account may not do this."))
+    _check_pending(row, user)
 
     def claim(conn: Connection) -> None:
         if not conn.execute(delete(pending).where(pending.c.token == row.token)).rowcount:
@@ -501,7 +505,8 @@ def confirm_import(catalog: Catalog, user: User, token: str) -> Preview:
             False,
             row.library,
             claim=claim,
-            wait_seconds=STAFF_WAIT_SECONDS,
+            wait_seconds=wait_seconds,
+            progress=progress,
         )
     except CatalogFileError as error:  # the catalog changed since the preview
         with writing(catalog.engine, STAFF_WAIT_SECONDS) as conn:
@@ -510,12 +515,122 @@ def confirm_import(catalog: Catalog, user: User, token: str) -> Preview:
     return Preview(row.name, report, [], None)
 
 
-def library_export(catalog: Catalog, user: User, library: str) -> str:
-    """A library's donations as Catalog CSV (its own staff and coordinators)."""
-    require(user, "holdings.view", library)
+class _StartedMeanwhile(Exception):
+    """Another request started this upload's job first (the transaction rolls back)."""
+
+
+def _check_pending(row, user: User) -> None:
+    if row is None or datetime.now(UTC) - row.created_at > timedelta(seconds=UPLOAD_TTL_SECONDS):
+        raise NotFound(msg("This upload has expired; upload the file again."))
+    if row.user_id != user.id:
+        raise Forbidden(msg("Your account may not do this."))
+
+
+def _problem_json(problem) -> dict:
+    return {
+        "source": problem.source,
+        "line": problem.line,
+        "column": problem.column,
+        "value": problem.value,
+        "message": problem.message.to_json(),
+    }
+
+
+def problem_from_json(data: dict):
+    from portal.catalog.csvformat import Problem
+    from portal.errors import Message
+
+    return Problem(
+        data["source"],
+        data["line"],
+        data["column"],
+        data["value"],
+        Message.from_json(data["message"]),
+    )
+
+
+def start_import(catalog: Catalog, user: User, token: str) -> int:
+    """Confirm a previewed import as a background job (an import of tens of thousands of
+    rows and their indexing take a minute: no request waits for it); returns the job's id.
+    An upload gets one job: a second confirmation (a double click, another node) answers
+    with the same job."""
+    require(user, "imports.run")
+    pending = models.pending_imports
+    token = token[:64]
+    try:
+        with writing(catalog.engine, STAFF_WAIT_SECONDS) as conn:
+            row = conn.execute(
+                select(pending.c.user_id, pending.c.created_at, pending.c.job_id).where(
+                    pending.c.token == token
+                )
+            ).first()
+            _check_pending(row, user)
+            if row.job_id is not None:
+                return row.job_id
+            job_id = jobs.insert_job(conn, "import", user.id)
+            claim = update(pending).where(pending.c.token == token, pending.c.job_id.is_(None))
+            if not conn.execute(claim.values(job_id=job_id)).rowcount:
+                raise _StartedMeanwhile
+    except _StartedMeanwhile:
+        with catalog.engine.connect() as conn:
+            row = conn.execute(select(pending.c.job_id).where(pending.c.token == token)).first()
+        if row is None:
+            raise NotFound(msg("This file was imported already.")) from None
+        return row.job_id
+
+    def work(progress) -> dict:
+        try:
+            # A job is nobody's request: it may wait for another import's lock.
+            found = confirm_import(catalog, user, token, progress=progress, wait_seconds=None)
+        except PortalError as refused:  # imported meanwhile, expired
+            return {"refused": refused.message.to_json()}
+        return {
+            "name": found.name,
+            "report": import_counts(found.report) if found.report else None,
+            "problems": [_problem_json(p) for p in found.problems],
+        }
+
+    jobs.start(catalog.engine, job_id, work)
+    return job_id
+
+
+def import_counts(report) -> dict:
+    names = (
+        "rows",
+        "records_new",
+        "records_updated",
+        "records_unchanged",
+        "donations_new",
+        "donations_corrected",
+        "donations_unchanged",
+        "copies_added",
+    )
+    return {name: getattr(report, name) for name in names}
+
+
+def job(catalog: Catalog, user: User, job_id: int) -> jobs.Job:
+    """A job for its page: the user's own, or any for a coordinator."""
+    found = jobs.get(catalog.engine, job_id)
+    if found is None or (found.user_id != user.id and user.role != "coordinator"):
+        raise NotFound(msg("Page not found"))
+    return found
+
+
+def library_export(catalog: Catalog, user: User, library: str) -> Iterator[str]:
+    """What a library holds now, as Catalog CSV (its own staff and coordinators), a piece
+    at a time (a large library's file is streamed, not built in memory first)."""
+    require(user, "holdings.view", library)  # now, not when the first piece is read
+    return _csv_pieces(catalog.holdings_rows(library))
+
+
+def _csv_pieces(rows: Iterator[dict[str, str]], size: int = 500) -> Iterator[str]:
     stream = io.StringIO()
-    write_catalog_csv((row for row in catalog.export_rows() if row["library"] == library), stream)
-    return stream.getvalue()
+    write_catalog_csv([], stream)  # the header
+    yield stream.getvalue()
+    while chunk := list(itertools.islice(rows, size)):
+        stream = io.StringIO()
+        write_catalog_csv(chunk, stream, header=False)
+        yield stream.getvalue()
 
 
 # --- accounts and the audit log --------------------------------------------------------------
@@ -531,6 +646,11 @@ def disable_user(catalog: Catalog, user: User, name: str) -> None:
     if name == user.name:
         raise Conflict(msg("You cannot disable your own account."))
     accounts.disable_user(catalog.engine, name, actor=user.name)
+
+
+def enable_user(catalog: Catalog, user: User, name: str) -> None:
+    require(user, "users.manage")
+    accounts.enable_user(catalog.engine, name, actor=user.name)
 
 
 def audit_entries(

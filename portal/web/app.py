@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from anyio import to_thread
 from jinja2 import Environment
@@ -18,65 +19,30 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from index.store import IndexUnavailable
-from portal import limits
 from portal.catalog.catalog import Catalog
 from portal.catalog.follower import Follower
 from portal.config import Settings
-from portal.errors import NotSignedIn, PortalError, msg
+from portal.errors import NotSignedIn, PortalError, TooLarge, msg
 from portal.resources import STATIC
 from portal.web import api, exports, feeds, oai, openapi, pages, staff
 from portal.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, load_locale_data
+from portal.web.middleware import (
+    BodyLimit,
+    BodyTooLarge,
+    ClientSearchLimit,
+    OneHost,
+    SecurityHeaders,
+)
 from portal.web.templating import compile_templates, render, url_path
 
 log = logging.getLogger("portal")
 
-MAX_URL_BYTES = limits.MAX_URL_BYTES
 SESSION_SECONDS = 8 * 3600
-
-SECURITY_HEADERS = {
-    b"content-security-policy": (
-        b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    b"x-content-type-options": b"nosniff",
-    b"referrer-policy": b"same-origin",
-    b"x-frame-options": b"DENY",
-}
-
-
-class SecurityHeaders:
-    """Security headers on every response; CORS open for GET on the API; long URLs refused."""
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        if len(scope.get("raw_path", b"")) + len(scope.get("query_string", b"")) > MAX_URL_BYTES:
-            await JSONResponse(
-                {"error": {"status": 414, "message": "URL too long"}}, status_code=414
-            )(scope, receive, send)
-            return
-        is_api = scope["path"].startswith("/api/")
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers += list(SECURITY_HEADERS.items())
-                if is_api:
-                    headers.append((b"access-control-allow-origin", b"*"))
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
 
 
 def _lang_of(request: Request) -> str:
@@ -168,6 +134,10 @@ async def database_error(request: Request, exc: OperationalError) -> Response:
     return response
 
 
+async def body_too_large(request: Request, exc: BodyTooLarge) -> Response:
+    return error_page(request, TooLarge(msg("The upload is too large.")))
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     problem = PortalError(msg("Something went wrong on our side; please try again."))
     problem.status = 500
@@ -221,6 +191,12 @@ def create_app(
         middleware=[
             Middleware(SecurityHeaders),
             Middleware(
+                OneHost,
+                host=urlsplit(settings.public_url).hostname if settings.public_url else None,
+            ),
+            Middleware(BodyLimit, upload_bytes=settings.max_upload_bytes),
+            Middleware(ClientSearchLimit),
+            Middleware(
                 SessionMiddleware,
                 secret_key=settings.secret_key(),
                 session_cookie="portal_session",
@@ -234,6 +210,7 @@ def create_app(
             HTTPException: http_error,
             IndexUnavailable: index_unavailable,
             OperationalError: database_error,
+            BodyTooLarge: body_too_large,
             500: server_error,
         },
         lifespan=lifespan,

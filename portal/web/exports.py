@@ -18,7 +18,7 @@ from portal.errors import NotFound, msg
 from portal.web import citations
 from portal.web.api import ui_language
 from portal.web.search import search_request
-from portal.web.templating import url_path
+from portal.web.templating import public_base, url_path
 
 MARC_FORMATS = {
     "marc": ("application/marc", "mrc"),
@@ -29,7 +29,7 @@ FORMATS = {**MARC_FORMATS, **citations.FORMATS}
 
 def permalink(request: Request, record_id: str) -> str:
     """A record's page without a language prefix: it opens in the reader's language."""
-    base = str(request.base_url).rstrip("/")
+    base = public_base(request)
     return base + url_path(request, "elsewhere", rest=f"records/{record_id}")
 
 

@@ -15,14 +15,14 @@ from portal.errors import NotFound, msg
 from portal.web.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from portal.web.presenters import Presenter
 from portal.web.search import search_request
-from portal.web.templating import environment, path_language, url_builder, url_path
+from portal.web.templating import environment, path_language, public_base, url_builder, url_path
 
 ATOM = "application/atom+xml; charset=utf-8"
 OPENSEARCH = "application/opensearchdescription+xml; charset=utf-8"
 
 
 def _base_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    return public_base(request)
 
 
 def opensearch(request: Request) -> Response:

@@ -35,10 +35,11 @@ from portal.catalog import harvest
 from portal.catalog.catalog import Catalog, localized
 from portal.catalog.exports import marc_records
 from portal.catalog.harvest import RecordState, SetFilter
+from portal.catalog.records import xml_chars
 from portal.catalog.reference import subjects
 from portal.web.exports import permalink
 from portal.web.i18n import LANGUAGES, language_name
-from portal.web.templating import url_path
+from portal.web.templating import public_base, url_path
 
 OAI = "http://www.openarchives.org/OAI/2.0/"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -86,9 +87,10 @@ def _q(namespace: str, tag: str) -> str:
 
 
 def _sub(parent: ET.Element, namespace: str, tag: str, text=None, **attrs) -> ET.Element:
-    element = ET.SubElement(parent, _q(namespace, tag), {k: str(v) for k, v in attrs.items()})
+    attributes = {k: xml_chars(str(v)) for k, v in attrs.items()}
+    element = ET.SubElement(parent, _q(namespace, tag), attributes)
     if text is not None:
-        element.text = str(text)
+        element.text = xml_chars(str(text))
     return element
 
 
@@ -496,7 +498,7 @@ async def oai_endpoint(request: Request) -> Response:
             pairs = [("verb", "")]  # answered as badVerb below, like any unreadable request
         else:
             pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
-    base = str(request.base_url).rstrip("/")
+    base = public_base(request)
 
     def record_url(record_id: str) -> str:
         return permalink(request, record_id)

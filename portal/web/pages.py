@@ -19,7 +19,7 @@ from portal.web.exports import FORMATS as EXPORT_FORMATS
 from portal.web.i18n import COOKIE, LANGUAGES, format_month, format_number, negotiate
 from portal.web.presenters import Presenter
 from portal.web.search import holdings_request, pager, search_request
-from portal.web.templating import page_translator, path_language, render, url_path
+from portal.web.templating import page_translator, path_language, public_base, render, url_path
 
 PER_PAGE = 20
 PAGE_NOT_FOUND = msg("Page not found")
@@ -51,7 +51,7 @@ def home(request: Request) -> Response:
 
 
 def absolute(request: Request, path: str) -> str:
-    return str(request.base_url).rstrip("/") + path
+    return public_base(request) + path
 
 
 def search_page(request: Request) -> Response:

@@ -10,22 +10,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from starlette.concurrency import run_in_threadpool
+from anyio import CapacityLimiter, to_thread
+from starlette.concurrency import iterate_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from portal import languages, limits
 from portal.catalog import accounts, records, staff
 from portal.catalog.accounts import User
 from portal.catalog.permissions import can, require
-from portal.errors import InvalidInput, NotFound, PortalError, msg
+from portal.errors import InvalidInput, Message, NotFound, PortalError, msg
 from portal.web.presenters import Presenter
 from portal.web.search import holdings_request, pager, search_request
 from portal.web.sessions import (
     NotSignedIn,
     checked_form,
+    client_address,
     csrf_token,
     current_user,
     read_upload,
@@ -72,15 +74,37 @@ def _int(form: FormData, name: str) -> int:
     return int(value)
 
 
-def form_post(handler: Callable[[Request, FormData], Response]):
+POOLS = {"sign_in": 1, "staff": 2}  # threads of each pool, per worker process
+
+
+def pool(request: Request, name: str) -> CapacityLimiter:
+    """A pool of threads of its own for sign-in (Argon2) and for staff work (which may wait
+    for the write lock): neither holds a thread readers need."""
+    limiters = getattr(request.app.state, "limiters", None)
+    if limiters is None:
+        limiters = request.app.state.limiters = {
+            key: CapacityLimiter(size) for key, size in POOLS.items()
+        }
+    return limiters[name]
+
+
+def form_post(
+    handler: Callable[[Request, FormData], Response] | None = None, *, threads: str = "staff"
+):
     """A POST endpoint: the form is read and its CSRF token checked on the event loop, then
-    `handler(request, form)` runs in a worker thread."""
+    `handler(request, form)` runs in a worker thread of its own pool (`staff`, or `sign_in`
+    for Argon2): a write waiting for the database's lock, or a flood of sign-ins, never holds
+    the threads readers are served by."""
 
-    async def endpoint(request: Request) -> Response:
-        form = await checked_form(request)
-        return await run_in_threadpool(handler, request, form)
+    def wrap(handler):
+        async def endpoint(request: Request) -> Response:
+            form = await checked_form(request)
+            limiter = pool(request, threads)
+            return await to_thread.run_sync(handler, request, form, limiter=limiter)
 
-    return endpoint
+        return endpoint
+
+    return wrap(handler) if handler is not None else wrap
 
 
 # --- signing in and out ---------------------------------------------------------------------
@@ -91,13 +115,15 @@ def sign_in_page(request: Request) -> Response:
     return render(request, "staff/sign_in.html", lang, {"csrf_token": csrf_token(request)})
 
 
-@form_post
+@form_post(threads="sign_in")
 def sign_in_post(request: Request, form: FormData) -> Response:
     lang = path_language(request)
     name = str(form.get("name", ""))[:80]
     password = str(form.get("password", ""))[: accounts.MAX_PASSWORD]
     try:
-        user = accounts.authenticate(request.app.state.catalog.engine, name, password)
+        user = accounts.authenticate(
+            request.app.state.catalog.engine, name, password, client_address(request)
+        )
     except accounts.SignInRefused as refused:
         context = {"csrf_token": csrf_token(request), "error": refused.message, "name": name}
         return render(request, "staff/sign_in.html", lang, context, status=refused.status)
@@ -167,9 +193,9 @@ def export_holdings(request: Request) -> Response:
     path_language(request)
     user = _require_user(request)
     code = _library_code(request)
-    text = staff.library_export(request.app.state.catalog, user, code)
-    return Response(
-        text,
+    rows = staff.library_export(request.app.state.catalog, user, code)
+    return StreamingResponse(
+        iterate_in_threadpool(rows),
         media_type="text/csv; charset=utf-8",
         headers={"content-disposition": f'attachment; filename="{code}-holdings.csv"'},
     )
@@ -377,25 +403,48 @@ def _preview_page(request: Request, user: User, preview: staff.Preview, done: bo
 
 
 async def import_preview(request: Request) -> Response:
-    """Check an uploaded file and show what it would change; nothing is written yet."""
+    """Check an uploaded file and show what it would change; nothing is written yet. Who
+    asks is checked before the body is read: only a coordinator's upload is read at all."""
+    limiter = pool(request, "staff")
+    user = await to_thread.run_sync(_require_user, request, limiter=limiter)
+    require(user, "imports.run")
     limit = request.app.state.settings.max_upload_bytes
     form = await checked_form(request, max_body_bytes=limit + 64 * 1024)
     name, data = await read_upload(form, "file", limit)
     library = str(form.get("library") or "").upper() or None
 
     def preview() -> Response:
-        user = _require_user(request)
         found = staff.preview_import(request.app.state.catalog, user, name, data, library)
         return _preview_page(request, user, found, done=False)
 
-    return await run_in_threadpool(preview)
+    return await to_thread.run_sync(preview, limiter=limiter)
 
 
 @form_post
 def import_confirm(request: Request, form: FormData) -> Response:
+    """Start the import as a background job and go to its page."""
+    lang = path_language(request)
     user = _require_user(request)
-    preview = staff.confirm_import(request.app.state.catalog, user, request.path_params["token"])
-    return _preview_page(request, user, preview, done=True)
+    job_id = staff.start_import(request.app.state.catalog, user, request.path_params["token"])
+    return _redirect(url_path(request, "job", lang=lang, job_id=job_id))
+
+
+def job_page(request: Request) -> Response:
+    """A background job's progress (the page checks again every few seconds while it runs)
+    and, once done, what it did."""
+    lang = path_language(request)
+    user = _require_user(request)
+    job_id = request.path_params["job_id"]
+    found = staff.job(request.app.state.catalog, user, job_id)
+    result = found.result
+    context = {
+        "job": found,
+        "report": result.get("report"),
+        "problems": [staff.problem_from_json(p) for p in result.get("problems", [])],
+        "refused": Message.from_json(result["refused"]) if result.get("refused") else None,
+        "name": result.get("name", ""),
+    }
+    return _page(request, "staff/job.html", lang, user, context)
 
 
 # --- audit log and users --------------------------------------------------------------------
@@ -438,6 +487,14 @@ def user_disable(request: Request, form: FormData) -> Response:
     lang = path_language(request)
     user = _require_user(request)
     staff.disable_user(request.app.state.catalog, user, str(form.get("name", "")))
+    return _redirect(url_path(request, "users", lang=lang))
+
+
+@form_post
+def user_enable(request: Request, form: FormData) -> Response:
+    lang = path_language(request)
+    user = _require_user(request)
+    staff.enable_user(request.app.state.catalog, user, str(form.get("name", "")))
     return _redirect(url_path(request, "users", lang=lang))
 
 
@@ -506,7 +563,9 @@ routes = [
         methods=["POST"],
         name="import_confirm",
     ),
+    Route("/{lang}/staff/jobs/{job_id:int}", job_page, name="job"),
     Route("/{lang}/staff/audit", audit_page, name="audit"),
     Route("/{lang}/staff/users", users_page, methods=["GET"], name="users"),
     Route("/{lang}/staff/users/disable", user_disable, methods=["POST"], name="user_disable"),
+    Route("/{lang}/staff/users/enable", user_enable, methods=["POST"], name="user_enable"),
 ]

@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import NoMatchFound
 
 from portal import languages
+from portal.catalog.records import xml_chars
 from portal.errors import Message, NotFound
 from portal.resources import TEMPLATES
 from portal.web.i18n import (
@@ -54,6 +55,7 @@ def make_environment(lang: str, translator) -> Environment:
         npgettext=translator.npgettext,
     )
     env.policies["ext.i18n.trimmed"] = True
+    env.finalize = _printable
     env.filters["number"] = lambda value: format_number(value, lang)
     env.filters["day"] = lambda value: format_day(value, lang)
     env.filters["jsonld"] = to_script  # JSON-LD, safe in <script type="application/ld+json">
@@ -67,6 +69,14 @@ def make_environment(lang: str, translator) -> Environment:
         quote=languages.get(lang).quote,
     )
     return env
+
+
+def _printable(value):
+    """Every value a template writes, without characters HTML and XML cannot carry."""
+    if isinstance(value, str):
+        cleaned = xml_chars(value)
+        return value if cleaned == value else type(value)(cleaned)
+    return value
 
 
 def compile_templates() -> int:
@@ -99,6 +109,13 @@ def url_path(request: Request, name: str, query=None, **params) -> str:
         if pairs:
             path += "?" + urlencode(pairs)
     return path
+
+
+def public_base(request: Request) -> str:
+    """The portal's address for absolute URLs: PORTAL_PUBLIC_URL when set (never the
+    request's Host header, which a client chooses), else the request's own address."""
+    configured = getattr(request.app.state.settings, "public_url", None)
+    return configured or str(request.base_url).rstrip("/")
 
 
 def url_builder(request: Request, lang: str):

@@ -221,13 +221,32 @@ def test_xml_without_records():
     assert "no MARC records" in str(problem.message)
 
 
-def test_xml_entities_refused():
+BILLION_LAUGHS = (
+    '<?xml version="1.0" encoding="{encoding}"?>'
+    '<!DOCTYPE c [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+    '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>'
+    '<collection xmlns="http://www.loc.gov/MARC21/slim"><record><datafield tag="245" '
+    'ind1="0" ind2="0"><subfield code="a">&c;&c;&c;</subfield></datafield></record></collection>'
+)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-16-le", "utf-16-be"])
+def test_xml_entities_and_dtds_refused_in_any_encoding(encoding):
+    """A UTF-16 file used to slip past a byte search for "<!ENTITY" and expand."""
+    data = BILLION_LAUGHS.format(encoding=encoding).encode(encoding)
+    if encoding == "utf-16":
+        assert data.startswith((b"\xff\xfe", b"\xfe\xff"))
+    (problem,) = problems_of(data, "evil.xml")
+    assert "DTDs and entity declarations" in str(problem.message)
+
+
+def test_an_external_entity_is_refused():
     data = (
-        b'<?xml version="1.0"?><!DOCTYPE c [<!ENTITY a "aaaa">]>'
+        b'<?xml version="1.0"?><!DOCTYPE c SYSTEM "file:///etc/passwd">'
         b"<collection><record></record></collection>"
     )
     (problem,) = problems_of(data, "evil.xml")
-    assert "entity" in str(problem.message)
+    assert "DTDs" in str(problem.message)
 
 
 def test_every_problem_is_collected_with_its_record_number():

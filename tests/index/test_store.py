@@ -114,3 +114,23 @@ def test_results_are_cached_until_the_index_changes(fresh_demo):
     assert fresh_demo.index.search(request) is first
     fresh_demo.index.update(list(fresh_demo.documents(["kk-0006"])))
     assert fresh_demo.index.search(request) is not first
+
+
+def test_a_damaged_table_of_contents_leaves_no_file_open(tmp_path):
+    import gc
+    import warnings
+
+    import pytest
+    from whoosh import index as whoosh_index
+
+    from index.schema import build_schema
+
+    whoosh_index.create_in(str(tmp_path), build_schema())
+    for toc in tmp_path.glob("*.toc"):
+        toc.write_bytes(b"\0garbage" * 10)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        with pytest.raises(Exception):  # noqa: B017, PT011 - Whoosh raises many kinds
+            whoosh_index.open_dir(str(tmp_path))
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]

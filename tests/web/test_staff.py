@@ -7,53 +7,15 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
+from staffing import PASSWORD, RECORD, client_for, holding_form, token_of, version_of
 from starlette.testclient import TestClient
 
 from index import SearchRequest
 from portal.catalog import accounts, models
 from portal.catalog.accounts import add_user
 from portal.catalog.audit import entries
-from portal.web.app import create_app
 
-PASSWORD = "correct horse battery staple"
-RECORD = "kk-0006"  # Көксерек: 9 copies in Shusha in the demo catalog
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "marc"
-
-
-@pytest.fixture
-def staff_app(fresh_demo):
-    add_user(fresh_demo.engine, "shu", PASSWORD, "librarian", "SHU")
-    add_user(fresh_demo.engine, "lac", PASSWORD, "librarian", "LAC")
-    add_user(fresh_demo.engine, "coord", PASSWORD, "coordinator", None)
-    add_user(fresh_demo.engine, "admin", PASSWORD, "admin", None)
-    return create_app(catalog=fresh_demo)
-
-
-def token_of(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def version_of(html: str) -> str:
-    return re.search(r'name="version" value="(\d+)"', html).group(1)
-
-
-def client_for(app, name: str | None) -> TestClient:
-    client = TestClient(app, follow_redirects=False)
-    client.__enter__()
-    token = token_of(client.get("/en/staff/sign-in").text)
-    if name:
-        response = client.post(
-            "/en/staff/sign-in", data={"name": name, "password": PASSWORD, "csrf_token": token}
-        )
-        assert response.status_code == 303, response.text
-        token = token_of(client.get("/en/staff/sign-in").text)
-    client.token = token
-    return client
-
-
-def holding_form(client, record=RECORD, library="SHU"):
-    page = client.get(f"/en/staff/holdings/{record}/{library}")
-    return page, (token_of(page.text), version_of(page.text)) if page.status_code == 200 else None
 
 
 def copies(catalog, record=RECORD, library="SHU"):
@@ -172,22 +134,74 @@ def test_sign_in_cookie_is_httponly_and_samesite(staff_app):
     assert bad.status_code == 401 and "Wrong name or password" in bad.text
 
 
-def test_repeated_failures_slow_down_then_lock(staff_app, fresh_demo, monkeypatch):
-    waits = []
-    monkeypatch.setattr(accounts.time, "sleep", waits.append)
-    client = TestClient(staff_app, follow_redirects=False)
+def sign_in_attempt(app, name, password, address="10.0.0.1"):
+    client = TestClient(app, follow_redirects=False, client=(address, 50000))
     token = token_of(client.get("/en/staff/sign-in").text)
-    for _ in range(accounts.LOCK_AFTER):
-        client.post(
-            "/en/staff/sign-in",
-            data={"name": "shu", "password": "not the password", "csrf_token": token},
-        )
-    assert waits and waits == sorted(waits)  # the later attempts waited longer
-    right = client.post(
-        "/en/staff/sign-in", data={"name": "shu", "password": PASSWORD, "csrf_token": token}
+    return client.post(
+        "/en/staff/sign-in", data={"name": name, "password": password, "csrf_token": token}
     )
-    assert right.status_code == 401 and "try again later" in right.text
-    assert any(e.action == "user.locked" for e in entries(fresh_demo.engine))
+
+
+def test_repeated_failures_shut_out_that_client_only(staff_app):
+    for _ in range(accounts.ATTEMPTS_PER_NAME):
+        assert sign_in_attempt(staff_app, "shu", "not the password").status_code == 401
+    right = sign_in_attempt(staff_app, "shu", PASSWORD)
+    assert right.status_code == 401 and "try again in 15 minutes" in right.text
+    # Nothing locks the account itself: a stranger cannot shut its librarian out.
+    assert sign_in_attempt(staff_app, "shu", PASSWORD, address="10.0.0.2").status_code == 303
+
+
+def test_the_throttle_window_passes(fresh_demo):
+    add_user(fresh_demo.engine, "shu", PASSWORD, "librarian", "SHU")
+    start = accounts.datetime.now(accounts.UTC)
+    for _ in range(accounts.ATTEMPTS_PER_NAME):
+        with pytest.raises(accounts.SignInRefused):
+            accounts.authenticate(fresh_demo.engine, "shu", "wrong", "10.0.0.1", now=start)
+    with pytest.raises(accounts.SignInRefused) as refused:
+        accounts.authenticate(fresh_demo.engine, "shu", PASSWORD, "10.0.0.1", now=start)
+    assert refused.value.message == accounts.TOO_MANY
+    later = start + accounts.THROTTLE_WINDOW + accounts.timedelta(seconds=1)
+    assert (
+        accounts.authenticate(fresh_demo.engine, "shu", PASSWORD, "10.0.0.1", now=later).name
+        == "shu"
+    )
+
+
+def test_unknown_names_answer_like_real_ones(staff_app):
+    real = sign_in_attempt(staff_app, "shu", "not the password", address="10.0.0.3")
+    unknown = sign_in_attempt(staff_app, "nobody-here", "not the password", address="10.0.0.4")
+    assert real.status_code == unknown.status_code == 401
+
+    def page(response, name):
+        return re.sub(r'value="[^"]{30,}"', "TOKEN", response.text).replace(name, "NAME")
+
+    assert page(real, "shu") == page(unknown, "nobody-here")
+
+
+def test_successful_sign_ins_do_not_use_up_a_shared_address(staff_app):
+    # A library office behind one address signs in all day.
+    for _ in range(accounts.ATTEMPTS_PER_CLIENT + 5):
+        assert sign_in_attempt(staff_app, "shu", PASSWORD).status_code == 303
+
+
+def test_a_parallel_burst_hashes_at_most_the_allowed_attempts(fresh_demo, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    add_user(fresh_demo.engine, "shu", PASSWORD, "librarian", "SHU")
+    hashed = []
+    verify = accounts._verify_quietly
+    monkeypatch.setattr(accounts, "_verify_quietly", lambda h, p: hashed.append(p) or verify(h, p))
+
+    def attempt(_):
+        try:
+            accounts.authenticate(fresh_demo.engine, "shu", "wrong", "10.0.0.9")
+        except accounts.SignInRefused as refused:
+            return refused.message
+
+    with ThreadPoolExecutor(13) as pool:
+        answers = list(pool.map(attempt, range(13)))
+    assert len(hashed) <= accounts.ATTEMPTS_PER_NAME
+    assert answers.count(accounts.TOO_MANY) >= 13 - accounts.ATTEMPTS_PER_NAME
 
 
 def test_disabled_user_is_signed_out(staff_app, fresh_demo):
@@ -364,10 +378,29 @@ def test_marc_upload_is_previewed_then_imported_all_or_nothing(staff_app, fresh_
     assert "Records: new" in preview.text
     assert fresh_demo.record_count() == count  # nothing written before confirming
     confirm = re.search(r'action="(/en/staff/import/[^"]+/confirm)"', preview.text).group(1)
-    done = client.post(confirm, data={"csrf_token": client.token})
-    assert done.status_code == 200 and "imported" in done.text
+    started = client.post(confirm, data={"csrf_token": client.token})
+    assert started.status_code == 303 and "/en/staff/jobs/" in started.headers["location"]
+    done = finished_job(client, started.headers["location"])
+    assert "The file was imported." in done
     assert fresh_demo.record_count() > count
     assert client.post(confirm, data={"csrf_token": client.token}).status_code == 404
+    other = client_for(staff_app, "shu")  # a job is its importer's (and coordinators') only
+    assert other.get(started.headers["location"]).status_code in (403, 404)
+
+
+def finished_job(client, location: str, seconds: float = 60) -> str:
+    """The job page once the background import has finished (it runs in a thread)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        page = client.get(location)
+        assert page.status_code == 200, page.text
+        if 'data-running="true"' not in page.text:
+            return page.text
+        assert "Check again" in page.text
+        time.sleep(0.1)
+    raise AssertionError("the import job did not finish")
 
 
 def test_broken_uploads_get_clear_messages(staff_app, fresh_demo):

@@ -51,9 +51,7 @@ def upgrade() -> None:
         "UPDATE records SET changed_at = coalesce((SELECT max(created_at) FROM holding_events "
         "WHERE holding_events.record_id = records.id), updated_at)"
     )
-    op.execute(
-        "UPDATE records SET changed_at = updated_at WHERE changed_at < updated_at"
-    )
+    op.execute("UPDATE records SET changed_at = updated_at WHERE changed_at < updated_at")
     op.create_index("ix_records_changed_at", "records", ["changed_at"])
     op.create_table(
         "feed_head",
