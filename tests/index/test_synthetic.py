@@ -1,0 +1,14 @@
+"""The benchmark's direct records are what the catalog gives the index for the same rows."""
+
+from __future__ import annotations
+
+from benchmarks.synthetic import synthetic_csv, synthetic_records
+
+
+def test_synthetic_records_equal_what_the_catalog_yields_after_import(empty_catalog):
+    data, rows = synthetic_csv(400, seed=5)
+    empty_catalog.import_files([("synthetic.csv", data)])
+    imported = list(empty_catalog.documents())
+    direct = list(synthetic_records(400, seed=5))
+    assert len(direct) == len(rows) == 400
+    assert direct == imported
