@@ -2,16 +2,22 @@
 give, computed with numpy over every document at once instead of one posting at a time.
 
 A query is evaluated into `Scored`: a score and a matched flag for each document number of
-the searcher. Term, Or, And, AndMaybe, ConstantScoreQuery, Every and NullQuery (what
-index/query.py builds) are evaluated here with Whoosh's scores; any other query except
-Prefix (see `_prefix`, for autocomplete) falls back to Whoosh's own matcher.
-tests/index/test_evaluate.py holds the two to the same matches and scores.
+the searcher. Term, Or, And, AndMaybe, ConstantScoreQuery, Every, NullQuery (what
+index/query.py builds) and a NumericRange on a field with a value per document (year
+filters) are evaluated here with Whoosh's scores, from each segment's mapped arrays
+(segment_arrays.py); any other query except Prefix (see `_prefix`, for autocomplete) falls
+back to Whoosh's own matcher. tests/index/test_evaluate.py holds the two to the same
+matches and scores.
+
+Every term read is charged to the search's `Budget`; once it is spent, further terms are
+skipped and the result is marked partial (see searcher.py for what is cut first).
 """
 
 from __future__ import annotations
 
-import bisect
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from whoosh import query as wq
@@ -19,9 +25,11 @@ from whoosh.reading import SegmentReader
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
-from index.arrays import ArrayCache
+from index.arrays import LENGTH_OF_BYTE, ArrayCache
+from index.segment_arrays import MISSING_NUMBER, SegmentArrays
 
 MAX_PREFIX_TERMS = 200
+UNLIMITED = 2**62
 
 
 @dataclass
@@ -30,12 +38,44 @@ class Scored:
     matched: np.ndarray  # bool per document number
 
 
+@dataclass
+class Budget:
+    """The work one search may do, counted in term lookups and postings read. Generous
+    enough that no reader's query comes near it (the benchmark's mixed queries use a few
+    percent); a crafted one stops there, with what it has found so far."""
+
+    terms: int = 3_000
+    postings: int = 4_000_000
+    spent_terms: int = 0
+    spent_postings: int = 0
+    exhausted: bool = field(default=False)
+
+    def allows(self, terms: int = 1) -> bool:
+        """Charge `terms` lookups; False (and exhausted from then on) once over."""
+        if self.exhausted:
+            return False
+        self.spent_terms += terms
+        if self.spent_terms > self.terms or self.spent_postings > self.postings:
+            self.exhausted = True
+        return not self.exhausted
+
+    def read(self, postings: int) -> None:
+        self.spent_postings += postings
+
+
+def _folder(searcher: Searcher) -> Path | None:
+    storage = getattr(getattr(searcher, "_ix", None), "storage", None)
+    folder = getattr(storage, "folder", None)
+    return Path(folder) if folder else None
+
+
 class Evaluator:
     """Evaluates queries against one searcher (one state of the index)."""
 
-    def __init__(self, searcher: Searcher, cache: ArrayCache):
+    def __init__(self, searcher: Searcher, cache: ArrayCache, budget: Budget | None = None):
         self.searcher = searcher
         self.cache = cache
+        self.budget = budget or Budget(terms=UNLIMITED, postings=UNLIMITED)
         self.size = searcher.doc_count_all()
         # An empty index has one leaf with no segment and no documents: nothing to read.
         self.leaves = [
@@ -44,9 +84,21 @@ class Evaluator:
             if isinstance(sub.reader(), SegmentReader)
         ]
         cache.keep_only(reader.segment().segment_id() for _, reader, _ in self.leaves)
+        folder = _folder(searcher)
+        self.arrays: list[SegmentArrays] = [
+            cache.segment(reader, folder) for _, reader, _ in self.leaves
+        ]
         weighting = searcher.weighting
         self._bm25 = type(weighting) is BM25F and not weighting._field_B
         self._live: np.ndarray | None = None
+        self._average_lengths: dict[str, float] = {}
+
+    def segments(self):
+        """(reader, offset, arrays) of each live segment."""
+        return [
+            (reader, offset, arrays)
+            for (_, reader, offset), arrays in zip(self.leaves, self.arrays, strict=True)
+        ]
 
     def per_document(self, arrays: list[np.ndarray]) -> np.ndarray:
         """Per-segment arrays joined into one over the searcher's document numbers."""
@@ -83,11 +135,39 @@ class Evaluator:
             return Scored(np.where(child.matched, q.score, 0.0), child.matched)
         if kind is wq.Prefix:
             return self._prefix(q)
+        if kind is wq.NumericRange and self._has_numbers(q.fieldname):
+            return self._numeric_range(q)
         if kind is wq.Every and q.fieldname in (None, "", "*"):
             return Scored(np.full(self.size, float(q.boost)), self.live().copy())
         if q is wq.NullQuery:
             return self.empty()
         return self._by_whoosh(q)
+
+    def postings(self, fieldname: str, btext: bytes):
+        """(offset, arrays field, term index) of the term in each segment that has it."""
+        found = []
+        for (_, _, offset), arrays in zip(self.leaves, self.arrays, strict=True):
+            mapped = arrays.field(fieldname)
+            if mapped is not None:
+                i = mapped.find(btext)
+                if i >= 0:
+                    found.append((offset, arrays, mapped, i))
+        return found
+
+    def doc_frequency(self, fieldname: str, btext: bytes) -> int:
+        """Documents with the term, deleted ones included (as Whoosh counts them)."""
+        return sum(m.doc_frequency(i) for _, _, m, i in self.postings(fieldname, btext))
+
+    def contains(self, fieldname: str, btext: bytes) -> bool:
+        return bool(self.postings(fieldname, btext))
+
+    def _average_length(self, fieldname: str) -> float:
+        found = self._average_lengths.get(fieldname)
+        if found is None:
+            found = self._average_lengths[fieldname] = (
+                self.searcher.avg_field_length(fieldname) or 1
+            )
+        return found
 
     def _add_term(self, q: wq.Term, out: Scored, constant: float | None = None) -> None:
         """Add a term's scores (or a `constant` score) to `out` in place (a term's postings
@@ -99,34 +179,58 @@ class Evaluator:
             btext = fieldobj.to_bytes(q.text)
         except ValueError:
             return
+        if not self.budget.allows():
+            return
         if constant is None and (not self._bm25 or q.minquality):
             self._add(self._by_whoosh(q), out)
             return
-        found = [
-            (reader, offset, *self.cache.postings(reader, q.fieldname, btext))
-            for _, reader, offset in self.leaves
-        ]
-        found = [f for f in found if len(f[2])]
+        found = self.postings(q.fieldname, btext)
         if not found:
             return  # (and Whoosh's idf of a term in no document is undefined)
         scorable = constant is None and fieldobj.scorable
         if scorable:
-            idf = self.searcher.idf(q.fieldname, btext)
-            avg_length = self.searcher.avg_field_length(q.fieldname) or 1
+            frequency = sum(m.doc_frequency(i) for _, _, m, i in found)
+            idf = math.log(self.size / (frequency + 1)) + 1  # Whoosh's WeightingModel.idf
+            avg_length = self._average_length(q.fieldname)
             weighting = self.searcher.weighting
             b, k1 = weighting.B, weighting.K1
-        for reader, offset, ids, weights in found:
+        for offset, arrays, mapped, i in found:
+            ids, weights = mapped.postings(i)
+            self.budget.read(len(ids))
             if constant is not None:
                 scores = np.full(len(ids), float(constant))
             elif scorable:
-                lengths = self.cache.lengths(reader, q.fieldname)[ids]
+                length_bytes = arrays.lengths(q.fieldname)
+                # No length column: Whoosh's scorers read every length as 1.
+                lengths = 1.0 if length_bytes is None else LENGTH_OF_BYTE[length_bytes[ids]]
                 scores = bm25(idf, weights, lengths, avg_length, b, k1)
             else:
                 scores = weights
             if q.boost != 1.0 and constant is None:
                 scores = scores * q.boost
-            out.scores[ids + offset] += scores
-            out.matched[ids + offset] = True
+            ids = ids + offset
+            out.scores[ids] += scores
+            out.matched[ids] = True
+
+    def _has_numbers(self, fieldname: str) -> bool:
+        return all(a.number(fieldname) is not None for a in self.arrays)
+
+    def _numeric_range(self, q: wq.NumericRange) -> Scored:
+        """Documents whose value lies in the range, from each segment's value per document
+        (Whoosh would walk a term per precision step); each scores the query's boost, as
+        Whoosh's constant-score range does."""
+        fieldobj = self.searcher.schema[q.fieldname]
+        lowest, highest = int(fieldobj.min_value), int(fieldobj.max_value)
+        low = lowest if q.start is None else int(q.start) + bool(q.startexcl)
+        high = highest if q.end is None else int(q.end) - bool(q.endexcl)
+        low, high = max(low, lowest), min(high, highest)  # no value lies outside the field's
+        out = self.empty()
+        for (_, _, offset), arrays in zip(self.leaves, self.arrays, strict=True):
+            values = arrays.number(q.fieldname)
+            inside = (values >= low) & (values <= high) & (values != MISSING_NUMBER)
+            out.matched[offset : offset + len(values)] = inside
+        out.scores[out.matched] = q.boost
+        return out
 
     def _prefix(self, q: wq.Prefix) -> Scored:
         """Documents with a word starting with the prefix, each scoring the query's boost.
@@ -135,18 +239,19 @@ class Evaluator:
         out = self.empty()
         if q.fieldname not in self.searcher.schema:
             return out
-        for _, reader, offset in self.leaves:
-            terms, frequencies = self.cache.derived(
-                reader, "completions", q.fieldname, _completions(q.fieldname)
-            )
-            start = bisect.bisect_left(terms, q.text)
-            end = bisect.bisect_left(terms, q.text + "\U0010ffff")
+        prefix = q.text.encode("utf-8")
+        for (_, _, offset), arrays in zip(self.leaves, self.arrays, strict=True):
+            mapped = arrays.field(q.fieldname)
+            if mapped is None:
+                continue
+            start, end = mapped.prefix_range(prefix)
             chosen = np.arange(start, end)
             if len(chosen) > MAX_PREFIX_TERMS:
-                most = np.argpartition(-frequencies[start:end], MAX_PREFIX_TERMS)
+                frequencies = np.diff(mapped.ends[start : end + 1])
+                most = np.argpartition(-frequencies, MAX_PREFIX_TERMS)
                 chosen = np.sort(chosen[most[:MAX_PREFIX_TERMS]])
             for i in chosen:
-                ids, _ = self.cache.postings(reader, q.fieldname, terms[i].encode("utf-8"))
+                ids, _ = mapped.postings(int(i))
                 out.matched[ids + offset] = True
         out.scores[out.matched] = q.boost
         return out
@@ -204,19 +309,6 @@ class Evaluator:
 
     def stored(self, docnum: int) -> dict:
         return self.searcher.stored_fields(int(docnum))
-
-
-def _completions(fieldname: str):
-    """A segment's terms of a field in order, with their document frequencies."""
-
-    def build(reader) -> tuple[list[str], np.ndarray]:
-        terms, frequencies = [], []
-        for btext, info in reader.iter_field(fieldname):
-            terms.append(btext.decode("utf-8"))
-            frequencies.append(info.doc_frequency())
-        return terms, np.array(frequencies, dtype=np.int64)
-
-    return build
 
 
 def bm25(idf, tf, lengths, avg_length, b, k1):

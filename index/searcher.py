@@ -12,12 +12,12 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from index import facets
-from index.arrays import ArrayCache, read_bytes_column, read_numeric_column
+from index.arrays import LENGTH_OF_BYTE, ArrayCache
 from index.collation import SORT_LOCALES
-from index.evaluate import Evaluator, top
+from index.evaluate import Budget, Evaluator, top
 from index.facets import FACET_FIELDS
 from index.highlight import Segment, highlight
-from index.query import TYPO_FIELDS, ParsedQuery, QueryWord
+from index.query import ParsedQuery, QueryWord
 from index.spelling import Lexicon
 from index.vocabulary import Vocabulary
 
@@ -69,6 +69,7 @@ class SearchResult:
     facets: dict[str, list[Facet]]
     suggestion: str | None = None
     relaxed: bool = False  # no record had every word; records with some words are shown
+    partial: bool = False  # the query reached its work budget: what was found so far
 
 
 @dataclass
@@ -124,26 +125,6 @@ def _sort_spec(request: SearchRequest) -> tuple[str, bool] | None:
     return None
 
 
-def _title_ranks(column: str):
-    """Each document's rank in a segment by (sort key, document number). Only the ranks are
-    kept (4 bytes a document); the few keys needed to merge segments are read when needed."""
-
-    def build(reader) -> np.ndarray:
-        keys = read_bytes_column(reader, column)
-        # A fixed-width bytes array sorts in C, comparing as Python compares bytes (ICU sort
-        # keys hold no NUL but their last byte); stable, so equal keys keep document order.
-        order = np.argsort(np.array(keys, dtype=bytes), kind="stable")
-        ranks = np.empty(len(keys), dtype=np.int32)
-        ranks[order] = np.arange(len(keys), dtype=np.int32)
-        return ranks
-
-    return build
-
-
-def _column_values(column: str):
-    return lambda reader: read_numeric_column(reader, column)
-
-
 def _sorted_docnums(
     ev: Evaluator, matched: np.ndarray, column: str, descending: bool, limit: int | None
 ) -> np.ndarray:
@@ -151,9 +132,10 @@ def _sorted_docnums(
     docnums = np.flatnonzero(matched)
     if column.startswith("sort_title_"):
         # Each segment's best `limit` by its precomputed ranks, then those merged by key.
+        # Each segment's arrays file holds its documents' ranks by (sort key, document).
         candidates: list[tuple[bytes, int]] = []
-        for _, reader, offset in ev.leaves:
-            ranks = ev.cache.derived(reader, "ranked", column, _title_ranks(column))
+        for reader, offset, arrays in ev.segments():
+            ranks = arrays.ranks(column)
             inside = docnums[(docnums >= offset) & (docnums < offset + len(ranks))] - offset
             if limit is not None and len(inside) > limit:
                 inside = inside[np.argpartition(ranks[inside], limit - 1)[:limit]]
@@ -161,9 +143,9 @@ def _sorted_docnums(
             candidates += [(keys[int(d)], int(d) + offset) for d in inside]
         candidates.sort()
         return np.array([d for _, d in candidates[:limit]], dtype=np.int64)
-    keys = ev.per_document(
-        [ev.cache.derived(r, "column", column, _column_values(column)) for _, r, _ in ev.leaves]
-    )[docnums].astype(np.float64)
+    keys = ev.per_document([arrays.column(column) for arrays in ev.arrays])[docnums].astype(
+        np.float64
+    )
     order = np.lexsort((docnums, -keys if descending else keys))
     return docnums[order][:limit]
 
@@ -280,14 +262,14 @@ def search(
     vocabularies: Sequence[Vocabulary] = (),
     arrays: ArrayCache | None = None,
 ) -> SearchResult:
-    ev = Evaluator(searcher, arrays if arrays is not None else ArrayCache())
+    ev = Evaluator(searcher, arrays if arrays is not None else ArrayCache(), Budget())
     lexicon = Lexicon(ev)
     parsed = ParsedQuery.parse(request.text, vocabularies)
     for word in parsed.words:
         word.expand_typos(lexicon)
     ranked, total, page, per_page, matched = _run(ev, request, parsed, True)
     relaxed = False
-    if not parsed.empty and not total and len(parsed.words) > 1:
+    if not parsed.empty and not total and len(parsed.words) > 1 and not ev.budget.exhausted:
         ranked, total, page, per_page, matched = _run(ev, request, parsed, False)
         relaxed = total > 0
     start = (page - 1) * per_page
@@ -309,7 +291,7 @@ def search(
             )
         )
     suggestion = None
-    if parsed.words and (total < FEW_RESULTS or relaxed):
+    if parsed.words and (total < FEW_RESULTS or relaxed) and not ev.budget.exhausted:
         suggestion = _suggestion(ev, lexicon, parsed, 0 if relaxed else total)
     return SearchResult(
         text=parsed.text,
@@ -320,26 +302,16 @@ def search(
         facets=_facet_counts(facets.count(ev, matched)) if request.facets else {},
         suggestion=suggestion,
         relaxed=relaxed,
+        partial=ev.budget.exhausted,
     )
 
 
 def warm(searcher: Searcher, arrays: ArrayCache) -> None:
-    """Read what searches need (facet tables, field lengths, term lists for typos and "did
-    you mean", title orders) before the first reader asks: at 500,000 records that takes
-    seconds."""
+    """Map every live segment's arrays file (writing it first for a segment that has none)
+    and ask the kernel to read the files ahead, before the first reader asks."""
     ev = Evaluator(searcher, arrays)
-    scored_fields = [name for name, field in searcher.schema.items() if field.scorable]
-    for _, reader, _ in ev.leaves:
-        facets.segment_tables(arrays, reader)
-        for fieldname in scored_fields:
-            arrays.lengths(reader, fieldname)
-    lexicon = Lexicon(ev)
-    for fieldname in {*SPELLING_FIELDS, *TYPO_FIELDS}:
-        lexicon.load(fieldname)
-    for locale in SORT_LOCALES:  # library pages list holdings by title
-        column = f"sort_title_{locale}"
-        for _, reader, _ in ev.leaves:
-            arrays.derived(reader, "ranked", column, _title_ranks(column))
+    for segment_arrays in ev.arrays:
+        segment_arrays.advise_willneed()
 
 
 def suggest(
@@ -353,13 +325,20 @@ def suggest(
     ev = Evaluator(searcher, arrays if arrays is not None else ArrayCache())
     scored = ev.evaluate(parsed.prefix_query())
     docnums = np.flatnonzero(scored.matched & ev.live())
-    lengths = ev.per_document([ev.cache.lengths(r, "title_key") for _, r, _ in ev.leaves])
+    lengths = ev.per_document(
+        [_title_lengths(arrays, reader) for reader, _, arrays in ev.segments()]
+    )
     order = np.lexsort((docnums, lengths[docnums], -np.round(scored.scores[docnums], 6)))
     found = [ev.stored(d) for d in docnums[order][:limit]]
     return [
         Suggestion(f["id"], f["title"], list(f.get("authors") or []), f.get("language", ""))
         for f in found
     ]
+
+
+def _title_lengths(arrays, reader) -> np.ndarray:
+    found = arrays.lengths("title_key")
+    return np.ones(reader.doc_count_all()) if found is None else LENGTH_OF_BYTE[found]
 
 
 def hit_words(text: str) -> list[QueryWord]:

@@ -5,12 +5,6 @@ Whoosh's upstream is frozen, so fixes live here, each with the reason and a test
 
 from __future__ import annotations
 
-import ctypes
-import os
-import signal
-import sys
-
-from whoosh import multiproc
 from whoosh.codec import whoosh3
 
 _MISSING = object()
@@ -30,31 +24,5 @@ def _cached_reader(self, fieldname, column):
     return reader
 
 
-_original_subwriter_run = multiproc.SubWriterTask.run
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
-def _die_with_parent(parent_pid: int) -> None:
-    """A writer process whose parent is killed (SIGKILL during an import or a reindex)
-    would wait on its job queue forever; on Linux the kernel now kills it too."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent_pid:  # the parent died before the line above
-        os._exit(1)
-
-
-def _subwriter_run(self) -> None:
-    """A sub-writer that fails (a full disk) says so in one line instead of a traceback;
-    SearchIndex.rebuild notices the missing documents and keeps the previous index."""
-    _die_with_parent(self._parent_pid)
-    try:
-        _original_subwriter_run(self)
-    except Exception as error:  # noqa: BLE001 - reported, and the parent checks the result
-        sys.stderr.write(f"index writer process failed: {error}\n")
-        sys.stderr.flush()
-        os._exit(1)
-
-
 def apply() -> None:
     whoosh3.W3PerDocReader._cached_reader = _cached_reader
-    multiproc.SubWriterTask.run = _subwriter_run

@@ -62,7 +62,7 @@ def parsed_queries(searcher, ev):
         yield text, parsed
 
 
-@pytest.mark.parametrize("catalog_fixture", ["demo_catalog", "changed_demo"])
+@pytest.mark.parametrize("catalog_fixture", ["demo_catalog", "changed_demo", "merged_demo"])
 def test_judged_queries_match_and_score_as_in_whoosh(request, catalog_fixture):
     catalog = request.getfixturevalue(catalog_fixture)
     with catalog.index.searching() as searcher:
@@ -76,15 +76,22 @@ def test_judged_queries_match_and_score_as_in_whoosh(request, catalog_fixture):
         assert compared == 2 * len(QUERIES) >= 400
 
 
-def test_filters_match_as_in_whoosh(changed_demo):
+@pytest.mark.parametrize("catalog_fixture", ["changed_demo", "merged_demo"])
+def test_filters_match_as_in_whoosh(request, catalog_fixture):
+    catalog = request.getfixturevalue(catalog_fixture)
     requests = [
         SearchRequest(filters={"library": ["SHU"]}),
         SearchRequest(filters={"language": ["kk", "ru"], "library": ["LAC", "SHU"]}),
         SearchRequest(filters={"year": ["1983"]}),
         SearchRequest(year_from=1990, year_to=2010),
+        SearchRequest(year_from=1990),
+        SearchRequest(year_to=1969),
+        SearchRequest(year_from=0, year_to=9873),
+        SearchRequest(year_from=2010, year_to=1990),
+        SearchRequest(year_from=-(2**31), year_to=2**31 - 1),
         SearchRequest(filters={"subject": ["poetry"]}, year_from=2000),
     ]
-    with changed_demo.index.searching() as searcher:
+    with catalog.index.searching() as searcher:
         ev = Evaluator(searcher, ArrayCache())
         for req in requests:
             flt = filter_query(req)
@@ -134,8 +141,9 @@ def test_top_orders_by_score_then_document_number_like_whoosh(changed_demo):
         ("added", sorting.FieldFacet("added", reverse=True)),
     ],
 )
-def test_sorted_orders_match_whoosh(changed_demo, column, facet):
-    with changed_demo.index.searching() as searcher:
+@pytest.mark.parametrize("catalog_fixture", ["changed_demo", "merged_demo"])
+def test_sorted_orders_match_whoosh(request, catalog_fixture, column, facet):
+    with request.getfixturevalue(catalog_fixture).index.searching() as searcher:
         ev = Evaluator(searcher, ArrayCache())
         for q in (wq.Every(), ParsedQuery.parse("kitab").to_query()):
             matched = ev.matches(q)
