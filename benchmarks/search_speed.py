@@ -210,12 +210,14 @@ def time_searches(index: SearchIndex, queries, figures: dict) -> tuple[dict, lis
         index.search(request)
     timings: dict[str, list[float]] = {}
     per_query: list[float] = []
+    kept = []
     results = {}
     for kind, request in queries:
         index.clear_result_cache()  # time the search, not the result cache
         started = time.perf_counter()
         result = index.search(request)
         per_query.append((time.perf_counter() - started) * 1000)
+        kept.append(result)
         timings.setdefault(kind, []).append(per_query[-1])
         results[f"{kind}|{request!r}"] = {
             "ids": [h.id for h in result.hits],
@@ -225,12 +227,14 @@ def time_searches(index: SearchIndex, queries, figures: dict) -> tuple[dict, lis
             "facets": {k: [[f.value, f.count] for f in v] for k, v in result.facets.items()},
         }
     every = [t for values in timings.values() for t in values]
+    figures["partial"] = sum(bool(getattr(r, "partial", False)) for r in kept)
     figures.update(p50=percentile(every, 50), p95=percentile(every, 95), p99=percentile(every, 99))
     figures["kinds"] = {k: [percentile(v, 50), percentile(v, 95)] for k, v in timings.items()}
     print(
         f"search latency over {len(every)} distinct queries, cold (load {load_average()}): "
         f"p50 {figures['p50']:.1f} ms, p95 {figures['p95']:.1f} ms, p99 {figures['p99']:.1f} ms"
     )
+    print(f"  results cut by the work budget (partial): {figures['partial']}")
     for kind, values in timings.items():
         print(
             f"  {kind:<13} n={len(values):<3} p50 {percentile(values, 50):6.1f} ms  "

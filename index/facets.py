@@ -36,19 +36,27 @@ def gather(ptr: np.ndarray, codes: np.ndarray, docs: np.ndarray) -> np.ndarray:
 
 
 def count(evaluator: Evaluator, matched: np.ndarray) -> dict[str, Counter]:
-    """How many matched documents have each value of each facet."""
+    """How many of the matched documents (sorted document numbers) have each value of each
+    facet."""
     counts = {name: Counter() for name in FACETS}
     for reader, offset, arrays in evaluator.segments():
-        in_segment = matched[offset : offset + reader.doc_count_all()]
-        docs = np.flatnonzero(in_segment)
+        size = reader.doc_count_all()
+        lo, hi = np.searchsorted(matched, [offset, offset + size])
+        docs = matched[lo:hi] - offset
         if not len(docs):
             continue
-        dense = len(docs) * DENSE_SHARE >= len(in_segment)
+        dense = len(docs) * DENSE_SHARE >= size
+        if dense:  # (for multi-valued facets)
+            in_segment = np.zeros(size, dtype=bool)
+            in_segment[docs] = True
         for name, fieldname in FACET_FIELDS.items():
             facet = arrays.facet(fieldname)
             if facet is None or not facet.values:
                 continue
-            if dense:
+            if facet.single is not None:
+                chosen = facet.single[docs]
+                chosen = chosen[chosen >= 0]
+            elif dense:
                 chosen = facet.codes[in_segment[facet.owners]]
             else:
                 chosen = gather(facet.ptr, facet.codes, docs)

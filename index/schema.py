@@ -28,6 +28,8 @@ FACET_FIELDS = {
 LEXICON_FIELDS = ("title_exact", "authors_exact", "title_key", "authors_key")
 # Numeric fields filtered by ranges, from a value per document rather than term ranges.
 RANGE_FIELDS = ("year",)
+# One term per document, read per document in searches (ties by record id, editions).
+DOC_TERM_FIELDS = ("id", "work")
 
 # Bump when the schema, the analysis or the files change: an index of another format is
 # rebuilt. 6: segments written from arrays, with their search arrays file.

@@ -14,7 +14,7 @@ from whoosh.searching import Searcher
 from index import facets
 from index.arrays import LENGTH_OF_BYTE, ArrayCache
 from index.collation import SORT_LOCALES
-from index.evaluate import Budget, Evaluator, top
+from index.evaluate import Budget, Evaluator, member, top
 from index.facets import FACET_FIELDS
 from index.highlight import Segment, highlight
 from index.query import ParsedQuery, QueryWord
@@ -112,6 +112,18 @@ class _Found:
             self._fields = self.evaluator.stored(self.docnum)
         return self._fields
 
+    @property
+    def record_id(self) -> str:
+        if self._fields is not None:
+            return self._fields["id"]
+        return self.evaluator.term_of("id", self.docnum) or self.fields["id"]
+
+    @property
+    def work(self) -> str | None:
+        if self._fields is not None:
+            return self._fields.get("work")
+        return self.evaluator.term_of("work", self.docnum)
+
 
 def _sort_spec(request: SearchRequest) -> tuple[str, bool] | None:
     """(column, descending) of the requested order; None for relevance."""
@@ -126,39 +138,53 @@ def _sort_spec(request: SearchRequest) -> tuple[str, bool] | None:
 
 
 def _sorted_docnums(
-    ev: Evaluator, matched: np.ndarray, column: str, descending: bool, limit: int | None
+    ev: Evaluator, docnums: np.ndarray, column: str, descending: bool, limit: int | None
 ) -> np.ndarray:
-    """Matched document numbers ordered by a column (equal values by document number)."""
-    docnums = np.flatnonzero(matched)
+    """Matched document numbers (sorted) ordered by a column (equal values by document
+    number)."""
     if column.startswith("sort_title_"):
         # Each segment's best `limit` by its precomputed ranks, then those merged by key.
         # Each segment's arrays file holds its documents' ranks by (sort key, document).
         candidates: list[tuple[bytes, int]] = []
         for reader, offset, arrays in ev.segments():
             ranks = arrays.ranks(column)
-            inside = docnums[(docnums >= offset) & (docnums < offset + len(ranks))] - offset
+            lo, hi = np.searchsorted(docnums, [offset, offset + len(ranks)])
+            inside = docnums[lo:hi] - offset
             if limit is not None and len(inside) > limit:
                 inside = inside[np.argpartition(ranks[inside], limit - 1)[:limit]]
-            keys = reader.column_reader(column, translate=False)
+            keys = ev.cache.derived(reader, "column reader", column, _column_reader(column))
             candidates += [(keys[int(d)], int(d) + offset) for d in inside]
         candidates.sort()
         return np.array([d for _, d in candidates[:limit]], dtype=np.int64)
-    keys = ev.per_document([arrays.column(column) for arrays in ev.arrays])[docnums].astype(
-        np.float64
-    )
-    order = np.lexsort((docnums, -keys if descending else keys))
+    keys = np.zeros(len(docnums))
+    for reader, offset, arrays in ev.segments():
+        lo, hi = np.searchsorted(docnums, [offset, offset + reader.doc_count_all()])
+        keys[lo:hi] = arrays.column(column)[docnums[lo:hi] - offset]
+    if descending:
+        keys = -keys
+    if limit is not None and len(docnums) > limit:
+        # Everything up to the limit-th key, ties at the edge included, then sorted.
+        edge = np.partition(keys, limit - 1)[limit - 1]
+        keep = keys <= edge
+        docnums, keys = docnums[keep], keys[keep]
+    order = np.lexsort((docnums, keys))
     return docnums[order][:limit]
 
 
+def _column_reader(column: str):
+    """A segment's column reader, kept: opening one reads its offsets for every document."""
+    return lambda reader: reader.column_reader(column, translate=False)
+
+
 def _other_editions(
-    ev: Evaluator, found: list[_Found], direct: np.ndarray, within: np.ndarray
+    ev: Evaluator, found: list[_Found], direct: np.ndarray, within: np.ndarray | None
 ) -> list[_Found]:
     """Other editions of the top hits' works, each scored just below the hit that brought it
     in: a title in one language also finds its translations. Editions that match the query
     themselves are left where the query put them."""
     best: dict[str, float] = {}
     for hit in found[:EDITION_SOURCES]:
-        work = hit.fields.get("work")
+        work = hit.work
         if work and work not in best:
             best[work] = hit.score
     if not best:
@@ -171,11 +197,13 @@ def _other_editions(
             ]
         )
     )
-    eligible = editions.matched & within & ~direct
-    return [
-        _Found(ev, int(d), float(editions.scores[d]))
-        for d in top(editions.scores, eligible, MAX_EDITIONS)
-    ]
+    eligible = ev.live_docs(editions.docs)
+    if within is not None:
+        eligible = eligible[member(eligible, within, ev.size)]
+    eligible = eligible[~member(eligible, direct, ev.size)]
+    chosen = top(editions, eligible, MAX_EDITIONS)
+    scores = editions.score_of(chosen)
+    return [_Found(ev, int(d), float(s)) for d, s in zip(chosen, scores, strict=True)]
 
 
 def _by_score_then_id(found: list[_Found], start: int, stop: int) -> list[_Found]:
@@ -187,7 +215,7 @@ def _by_score_then_id(found: list[_Found], start: int, stop: int) -> list[_Found
     for _, group in itertools.groupby(found, key=lambda h: round(h.score, 6)):
         tied = list(group)
         if len(tied) > 1 and len(out) < stop and len(out) + len(tied) > start:
-            tied.sort(key=lambda h: h.fields["id"])
+            tied.sort(key=lambda h: h.record_id)
         out += tied
     return out
 
@@ -196,7 +224,7 @@ def _run(ev: Evaluator, request: SearchRequest, parsed: ParsedQuery, require_all
     """Ranked hits (enough for the requested page), the total, and the documents whose
     values the facets count."""
     flt = filter_query(request)
-    within = ev.matches(flt) if flt is not None else ev.live()
+    within = ev.matches(flt) if flt is not None else None  # None: every live document
     per_page = max(1, min(request.per_page, MAX_PER_PAGE))
     page = max(1, request.page)
     window = page * per_page + TIE_WINDOW
@@ -207,20 +235,25 @@ def _run(ev: Evaluator, request: SearchRequest, parsed: ParsedQuery, require_all
         spec = spec or ("added", True)
     else:
         scored = ev.evaluate(parsed.to_query(require_all=require_all))
-    matched = scored.matched & within
+    matched = ev.live_docs(scored.docs)
+    if within is not None:
+        matched = matched[member(matched, within, ev.size)]
     if spec is None:
-        docnums = top(scored.scores, matched, limit)
+        docnums = top(scored, matched, limit)
     else:
         docnums = _sorted_docnums(ev, matched, *spec, limit)
-    found = [_Found(ev, int(d), float(scored.scores[d])) for d in docnums]
-    total = int(np.count_nonzero(matched))
+    found = [
+        _Found(ev, int(d), float(s)) for d, s in zip(docnums, scored.score_of(docnums), strict=True)
+    ]
+    total = len(matched)
     if request.sort == "relevance" and not parsed.empty and found:
-        editions = _other_editions(ev, found, scored.matched, within)
+        editions = _other_editions(ev, found, scored.docs, within)
         if editions:
             found += editions
             total += len(editions)
-            matched = matched.copy()
-            matched[[e.docnum for e in editions]] = True
+            # Editions never match the query themselves: insert them in order.
+            added = np.sort([e.docnum for e in editions])
+            matched = np.insert(matched, np.searchsorted(matched, added), added)
         found = _by_score_then_id(found, (page - 1) * per_page, page * per_page)
     return found[:window], total, page, per_page, matched
 
@@ -252,7 +285,7 @@ def _suggestion(ev: Evaluator, lexicon: Lexicon, parsed: ParsedQuery, total: int
         return None
     text = " ".join(respelled)
     better = ParsedQuery.parse(text)
-    found = int(np.count_nonzero(ev.matches(better.to_query())))
+    found = len(ev.matches(better.to_query()))
     return text if found > total else None
 
 
@@ -324,11 +357,11 @@ def suggest(
         return []
     ev = Evaluator(searcher, arrays if arrays is not None else ArrayCache())
     scored = ev.evaluate(parsed.prefix_query())
-    docnums = np.flatnonzero(scored.matched & ev.live())
+    docnums = ev.live_docs(scored.docs)
     lengths = ev.per_document(
         [_title_lengths(arrays, reader) for reader, _, arrays in ev.segments()]
     )
-    order = np.lexsort((docnums, lengths[docnums], -np.round(scored.scores[docnums], 6)))
+    order = np.lexsort((docnums, lengths[docnums], -np.round(scored.score_of(docnums), 6)))
     found = [ev.stored(d) for d in docnums[order][:limit]]
     return [
         Suggestion(f["id"], f["title"], list(f.get("authors") or []), f.get("language", ""))

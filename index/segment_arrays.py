@@ -60,6 +60,7 @@ class SegmentContent:
     title_ranks: dict[str, np.ndarray]  # sort column -> int32 rank per document
     facets: dict[str, tuple[list[str], np.ndarray, np.ndarray]] = field(default_factory=dict)
     numbers: dict[str, np.ndarray] = field(default_factory=dict)  # field -> int64 value
+    doc_terms: dict[str, np.ndarray] = field(default_factory=dict)  # field -> term index
 
 
 def title_ranks(keys: list[bytes]) -> np.ndarray:
@@ -80,6 +81,20 @@ class _Lexicon:
 
     def lexicon(self, fieldname: str):
         return iter(self.terms)
+
+
+def add_doc_terms(content: SegmentContent, fields: Iterable[str]) -> None:
+    """For fields with one term per document (record id, work): each document's term, as
+    an index into the field's terms (-1: none), so that they are read without the stored
+    fields."""
+    for name in fields:
+        posting = content.fields.get(name)
+        found = np.full(content.doc_count, -1, dtype=np.int32)
+        if posting is not None:
+            found[posting.docs] = np.repeat(
+                np.arange(len(posting.terms), dtype=np.int32), np.diff(posting.ends)
+            )
+        content.doc_terms[name] = found
 
 
 def add_facets(
@@ -133,6 +148,11 @@ def _smallest_exact(values: np.ndarray) -> np.ndarray:
     return values.astype(np.float64)
 
 
+def _offsets(values: np.ndarray) -> np.ndarray:
+    """Offsets in 4 bytes each where they fit (they do below 2**31 postings or bytes)."""
+    return values.astype(np.int32 if not len(values) or values[-1] < 2**31 else np.int64)
+
+
 def _hash_table(terms: list[bytes]) -> np.ndarray:
     """Open addressing (linear probing) from crc32(term): slot -> term index + 1, 0 = empty.
     Built in rounds: each round places one term per free slot, the others move on a slot."""
@@ -177,9 +197,10 @@ def _lexicon(terms: list[bytes]) -> tuple[bytes, np.ndarray, np.ndarray]:
 
 def write_search_arrays(folder: Path | str, content: SegmentContent, schema) -> Path:
     """The arrays file of a segment whose postings, lengths and columns are in `content`."""
-    from index.schema import FACET_FIELDS, LEXICON_FIELDS, RANGE_FIELDS
+    from index.schema import DOC_TERM_FIELDS, FACET_FIELDS, LEXICON_FIELDS, RANGE_FIELDS
 
     add_facets(content, schema, FACET_FIELDS.values(), RANGE_FIELDS)
+    add_doc_terms(content, DOC_TERM_FIELDS)
     return write_arrays(folder, content, LEXICON_FIELDS)
 
 
@@ -200,9 +221,9 @@ def write_arrays(
         term_ends = np.zeros(len(posting.terms) + 1, dtype=np.int64)
         np.cumsum(lengths, out=term_ends[1:])
         arrays[f"{name}/terms"] = np.frombuffer(b"".join(posting.terms), dtype=np.uint8)
-        arrays[f"{name}/term_ends"] = term_ends
+        arrays[f"{name}/term_ends"] = _offsets(term_ends)
         arrays[f"{name}/hash"] = _hash_table(posting.terms)
-        arrays[f"{name}/ends"] = posting.ends.astype(np.int64)
+        arrays[f"{name}/ends"] = _offsets(posting.ends)
         arrays[f"{name}/docs"] = posting.docs.astype(np.int32)
         if posting.weights is not None and not (posting.weights == 1.0).all():
             arrays[f"{name}/weights"] = _smallest_exact(posting.weights)
@@ -221,14 +242,22 @@ def write_arrays(
     for name, values in content.title_ranks.items():
         arrays[f"ranks/{name}"] = values.astype(np.int32)
     for name, (values, ptr, codes) in content.facets.items():
-        arrays[f"facet/{name}/ptr"] = ptr
-        arrays[f"facet/{name}/codes"] = codes
-        arrays[f"facet/{name}/owners"] = np.repeat(
-            np.arange(content.doc_count, dtype=np.int32), np.diff(ptr)
-        )
+        per_document = np.diff(ptr)
+        if len(per_document) and per_document.max() <= 1:  # one value at most: a code each
+            single = np.full(content.doc_count, -1, dtype=np.int32)
+            single[per_document == 1] = codes
+            arrays[f"facet/{name}/single"] = single
+        else:
+            arrays[f"facet/{name}/ptr"] = ptr.astype(np.int32 if ptr[-1] < 2**31 else np.int64)
+            arrays[f"facet/{name}/codes"] = codes
+            arrays[f"facet/{name}/owners"] = np.repeat(
+                np.arange(content.doc_count, dtype=np.int32), per_document
+            )
         header["facets"][name] = values
     for name, values in content.numbers.items():
         arrays[f"number/{name}"] = values.astype(np.int64)
+    for name, values in content.doc_terms.items():
+        arrays[f"doc_term/{name}"] = values
     return _write_file(arrays_path(folder, content.segment_id), header, arrays)
 
 
@@ -269,12 +298,14 @@ def _aligned(position: int) -> int:
 @dataclass
 class Facet:
     """A facet field's values by document: document d has the value codes
-    codes[ptr[d]:ptr[d + 1]]; owners[k] is the document of codes[k]."""
+    codes[ptr[d]:ptr[d + 1]], owners[k] is the document of codes[k]; or, when no document
+    has two values, just single[d] (-1: none)."""
 
     values: list[str]
-    ptr: np.ndarray
-    codes: np.ndarray
-    owners: np.ndarray
+    ptr: np.ndarray | None
+    codes: np.ndarray | None
+    owners: np.ndarray | None
+    single: np.ndarray | None
 
 
 class MappedField:
@@ -420,10 +451,18 @@ class SegmentArrays:
             return None
         return Facet(
             self.header["facets"][name],
-            self.arrays[f"facet/{name}/ptr"],
-            self.arrays[f"facet/{name}/codes"],
-            self.arrays[f"facet/{name}/owners"],
+            self.arrays.get(f"facet/{name}/ptr"),
+            self.arrays.get(f"facet/{name}/codes"),
+            self.arrays.get(f"facet/{name}/owners"),
+            self.arrays.get(f"facet/{name}/single"),
         )
+
+    def doc_term(self, name: str, docnum: int) -> bytes | None:
+        """The document's term in a one-term-per-document field (see add_doc_terms)."""
+        found = self.arrays.get(f"doc_term/{name}")
+        if found is None or found[docnum] < 0:
+            return None
+        return self.field(name).term(int(found[docnum]))
 
     def advise_willneed(self) -> None:
         """Ask the kernel to read the file into the page cache ahead of the first search."""

@@ -52,7 +52,10 @@ class Lexicon:
         """Terms at most `maxdist` edits from `word` (and starting with the same letter, if
         `same_initial`), with their distance."""
         found: dict[str, int] = {}
+        budget = self.evaluator.budget
         for terms in self.candidates(fieldname, word, maxdist, same_initial):
+            if not budget.allows_scan(len(terms)):
+                break
             for term, distance, _ in process.extract(
                 word, terms, scorer=OSA.distance, score_cutoff=maxdist, limit=None
             ):
