@@ -98,15 +98,120 @@ def _reduce(op, values: np.ndarray | None, starts: np.ndarray, default) -> list:
     return op.reduceat(values, starts).tolist() if len(starts) else []
 
 
+def _single_records(frequency: bool) -> np.dtype:
+    """The bytes of a one-posting term's postings, as a fixed-width record: the W3 header,
+    a block length, the block info and the block data, pickled with fixed-width opcodes
+    (BININT, BINFLOAT, SHORT_BINBYTES) so that numpy lays out every term at once."""
+    data = [("d_proto", "S2"), ("d_j", "S1"), ("d_id", "<i4"), ("d_tuple1", "S1"),
+            ("d_g", "S1"), ("d_weight", ">f8")]  # fmt: skip
+    data += [("d_c", "S1"), ("d_n", "u1"), ("d_freq", ">u4")] if frequency else [("d_none", "S1")]
+    data += [("d_tuple3", "S1"), ("d_stop", "S1")]
+    info = [("i_proto", "S2"), ("i_mark", "S1"), ("i_j1", "S1"), ("i_count", "<i4"),
+            ("i_j2", "S1"), ("i_id", "<i4"), ("i_g", "S1"), ("i_max", ">f8"),
+            ("i_j3", "S1"), ("i_level", "<i4"), ("i_j4", "S1"), ("i_low", "<i4"),
+            ("i_j5", "S1"), ("i_high", "<i4"), ("i_tuple", "S1"), ("i_stop", "S1")]  # fmt: skip
+    return np.dtype([("magic", "S4"), ("size", ">i4"), *info, *data])
+
+
+_FIXED = {
+    "magic": b"W3Bl",
+    "d_proto": b"\x80\x03",
+    "i_proto": b"\x80\x03",
+    "i_mark": b"(",
+    "d_tuple1": b"\x85",
+    "d_tuple3": b"\x87",
+    "i_tuple": b"t",
+    "d_stop": b".",
+    "i_stop": b".",
+    "d_none": b"N",
+    "d_c": b"C",
+    "d_g": b"G",
+    "i_g": b"G",
+    **{name: b"J" for name in ("d_j", "i_j1", "i_j2", "i_j3", "i_j4", "i_j5")},
+}
+_TERM_INFO = np.dtype(
+    [("inlined", "u1"), ("weight", ">f4"), ("df", ">u4"), ("low", "u1"), ("high", "u1"),
+     ("max", ">f4"), ("min_id", ">u4"), ("max_id", ">u4"), ("offset", ">i8"), ("length", ">i4")]
+)  # fmt: skip
+
+
+def _single_postings(
+    docs: np.ndarray,
+    weights: np.ndarray | None,
+    freqs: np.ndarray | None,
+    length_bytes: np.ndarray | None,
+    postfile: _PostingFile,
+) -> list[bytes]:
+    """Write the postings of terms with one posting each (record ids, most titles); return
+    their term infos. Their pickles read back as Whoosh's own: one id, its weight (a float,
+    which Whoosh reads as every posting's weight), its frequency bytes."""
+    count = len(docs)
+    records = np.zeros(count, dtype=_single_records(freqs is not None))
+    for name, value in _FIXED.items():
+        if name in records.dtype.names:
+            records[name] = value
+    weight = np.ones(count) if weights is None else weights
+    low = np.zeros(count, dtype=np.int64) if length_bytes is None else length_bytes
+    top = np.maximum(weight, 0.0)
+    records["size"] = -(records.itemsize - 8)  # the only block: a negative length
+    records["i_count"], records["i_id"], records["i_max"] = 1, docs, top
+    records["i_level"], records["i_low"], records["i_high"] = 0, low, low
+    records["d_id"], records["d_weight"] = docs, weight
+    if freqs is not None:
+        records["d_n"], records["d_freq"] = 4, freqs
+    offset = postfile.position
+    postfile.write(records.tobytes())
+    infos = np.zeros(count, dtype=_TERM_INFO)
+    infos["weight"], infos["df"], infos["low"], infos["high"] = weight, 1, low, low
+    infos["max"], infos["min_id"], infos["max_id"] = top, docs, docs
+    infos["offset"] = offset + np.arange(count, dtype=np.int64) * records.itemsize
+    infos["length"] = records.itemsize
+    raw = infos.tobytes()
+    size = _TERM_INFO.itemsize
+    return [raw[i : i + size] for i in range(0, len(raw), size)]
+
+
 def _field_postings(
+    docs: np.ndarray,
+    ends: np.ndarray,
+    weights: np.ndarray | None,
+    freqs: np.ndarray | None,
+    length_bytes: np.ndarray | None,
+    postfile: _PostingFile,
+) -> list[bytes]:
+    """Write one field's posting lists; return each term's term info (W3TermInfo bytes),
+    in term order. One-posting terms are laid out all at once (_single_postings); the
+    others block by block below."""
+    single = np.diff(ends) == 1
+    infos = np.empty(len(ends) - 1, dtype=object)
+    if single.any():
+        at = ends[:-1][single]
+        infos[single] = _single_postings(
+            docs[at],
+            None if weights is None else weights[at],
+            None if freqs is None else freqs[at],
+            None if length_bytes is None else length_bytes[at],
+            postfile,
+        )
+    if not single.all():
+        freq_bytes = None if freqs is None else freqs.astype(">u4").tobytes()
+        infos[~single] = _block_postings(
+            docs, ends, weights, freq_bytes, length_bytes, ~single, postfile
+        )
+    return infos.tolist()
+
+
+def _block_postings(
     docs: np.ndarray,
     ends: np.ndarray,
     weights: np.ndarray | None,
     freq_bytes: bytes | None,
     length_bytes: np.ndarray | None,
+    chosen: np.ndarray,
     postfile: _PostingFile,
 ) -> list[bytes]:
-    """Write one field's posting lists; return each term's term info (W3TermInfo bytes).
+    """Write the posting lists of the `chosen` terms block by block; return their term
+    infos in order.
 
     Whoosh's per-block values (delta-coded ids, weights minified to None, one number or a
     tuple; frequencies as 4 bytes each; block and term statistics) are computed for the
@@ -129,7 +234,10 @@ def _field_postings(
     parts: list[bytes] = []
     stats = [0.0, 255, 0, 0.0]  # total weight, shortest, longest, highest weight
     block_starts, block_stops, block_terms = starts.tolist(), stops.tolist(), terms.tolist()
+    wanted = chosen[terms].tolist()
     for j, a in enumerate(block_starts):
+        if not wanted[j]:
+            continue
         b, term = block_stops[j], block_terms[j]
         first = a == term_starts[term]
         if first:
@@ -185,8 +293,8 @@ def _write_postings(schema: Schema, bulk: BulkSegment, encoded_lengths, postfile
         fieldobj = schema[name]
         fieldmap[name] = len(fieldmap)
         prefix = _ushort.pack(fieldmap[name])
-        freq_bytes = (
-            bulk.freqs[name].astype(">u4").tobytes()
+        freqs = (
+            bulk.freqs[name]
             if isinstance(fieldobj.format, formats.Frequency)
             and fieldobj.format.fixed_value_size() == 4
             else None
@@ -197,7 +305,7 @@ def _write_postings(schema: Schema, bulk: BulkSegment, encoded_lengths, postfile
             posting.docs,
             posting.ends,
             posting.weights,
-            freq_bytes,
+            freqs,
             None if lengths is None else lengths[posting.docs],
             postfile,
         )
