@@ -163,10 +163,6 @@ class Evaluator:
             for (_, reader, offset), arrays in zip(self.leaves, self.arrays, strict=True)
         ]
 
-    def per_document(self, arrays: list[np.ndarray]) -> np.ndarray:
-        """Per-segment arrays joined into one over the searcher's document numbers."""
-        return np.concatenate(arrays) if arrays else np.zeros(0)
-
     def empty(self) -> Scored:
         return Scored(np.zeros(0, dtype=np.int64), np.zeros(0), self.size)
 

@@ -358,10 +358,8 @@ def suggest(
     ev = Evaluator(searcher, arrays if arrays is not None else ArrayCache())
     scored = ev.evaluate(parsed.prefix_query())
     docnums = ev.live_docs(scored.docs)
-    lengths = ev.per_document(
-        [_title_lengths(arrays, reader) for reader, _, arrays in ev.segments()]
-    )
-    order = np.lexsort((docnums, lengths[docnums], -np.round(scored.score_of(docnums), 6)))
+    lengths = _title_lengths(ev, docnums)
+    order = np.lexsort((docnums, lengths, -np.round(scored.score_of(docnums), 6)))
     found = [ev.stored(d) for d in docnums[order][:limit]]
     return [
         Suggestion(f["id"], f["title"], list(f.get("authors") or []), f.get("language", ""))
@@ -369,9 +367,15 @@ def suggest(
     ]
 
 
-def _title_lengths(arrays, reader) -> np.ndarray:
-    found = arrays.lengths("title_key")
-    return np.ones(reader.doc_count_all()) if found is None else LENGTH_OF_BYTE[found]
+def _title_lengths(ev: Evaluator, docnums: np.ndarray) -> np.ndarray:
+    """The title length of each of the sorted documents (1 where a segment has none)."""
+    lengths = np.ones(len(docnums))
+    for reader, offset, arrays in ev.segments():
+        found = arrays.lengths("title_key")
+        lo, hi = np.searchsorted(docnums, [offset, offset + reader.doc_count_all()])
+        if found is not None:
+            lengths[lo:hi] = LENGTH_OF_BYTE[found[docnums[lo:hi] - offset]]
+    return lengths
 
 
 def hit_words(text: str) -> list[QueryWord]:

@@ -14,7 +14,6 @@ import pickle
 import struct
 import zlib
 from array import array
-from bisect import bisect_left
 from collections import Counter
 from contextlib import suppress
 from dataclasses import dataclass
@@ -283,10 +282,3 @@ def _merge_field(schema: Schema, name: str, batches: list[Batch], offsets: np.nd
     else:  # Frequency: a term's weight is its count times the field's boost
         weights = freqs.astype(np.float64) * boost
     return FieldPostings([terms[i] for i in order], ends, docs, weights), freqs
-
-
-def length_to_byte(length: int) -> int:
-    """whoosh.util.numeric.length_to_byte, for one value."""
-    if length >= 106374:
-        return 255
-    return bisect_left(_length_byte_cache, length)
