@@ -104,6 +104,11 @@ def analyze_all(
 ) -> list[Batch]:
     """Every record analyzed, in record order; the work spread over `processes` worker
     processes when there is more than one batch."""
+    with gc_paused():  # the batches coming back are millions of small objects
+        return _analyze_all(records, processes, progress, batch_size)
+
+
+def _analyze_all(records, processes, progress, batch_size) -> list[Batch]:
     chunks = _batches(records, batch_size)
     first = next(chunks, None)
     if first is None:
