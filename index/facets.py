@@ -1,10 +1,11 @@
 """Facet counts over every record a search matched, fast enough for 1,000,000 records.
 
 Each segment's arrays file holds every facet field's values by document (segment_arrays.py:
-for document d, the value codes codes[ptr[d]:ptr[d + 1]], read from the postings of the
-field's terms when the segment was written). A search gathers the codes of its matching
-documents and counts them with one bincount per facet: the work grows with the matches,
-not with the catalog. When most documents match, all codes are counted under a mask.
+for document d, the value codes codes[ptr[d]:ptr[d + 1]], or one code when no document has
+two, read from the postings of the field's terms when the segment was written). A search
+gathers the codes of its matching documents and counts them with one bincount per facet:
+the work grows with the matches, not with the catalog, and when most of a segment matches,
+with the documents that do not.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
     from index.evaluate import Evaluator
 
 FACETS = tuple(FACET_FIELDS)
-DENSE_SHARE = 8  # from 1/8 of a segment's documents matching, count under a mask
 
 
 def gather(ptr: np.ndarray, codes: np.ndarray, docs: np.ndarray) -> np.ndarray:
@@ -35,9 +35,27 @@ def gather(ptr: np.ndarray, codes: np.ndarray, docs: np.ndarray) -> np.ndarray:
     return codes[index]
 
 
+def _codes(facet, docs: np.ndarray) -> np.ndarray:
+    """The value codes of the given documents of a segment."""
+    if facet.single is not None:
+        chosen = facet.single[docs]
+        return chosen[chosen >= 0]
+    return gather(facet.ptr, facet.codes, docs)
+
+
+def _totals(facet, size: int):
+    """Counts over every document of the segment (kept per segment)."""
+
+    def build(_reader) -> np.ndarray:
+        return np.bincount(_codes(facet, np.arange(size)), minlength=len(facet.values))
+
+    return build
+
+
 def count(evaluator: Evaluator, matched: np.ndarray) -> dict[str, Counter]:
     """How many of the matched documents (sorted document numbers) have each value of each
-    facet."""
+    facet. When most of a segment matches, the documents that do not are counted and taken
+    from the segment's totals: the work is the smaller side's."""
     counts = {name: Counter() for name in FACETS}
     for reader, offset, arrays in evaluator.segments():
         size = reader.doc_count_all()
@@ -45,22 +63,22 @@ def count(evaluator: Evaluator, matched: np.ndarray) -> dict[str, Counter]:
         docs = matched[lo:hi] - offset
         if not len(docs):
             continue
-        dense = len(docs) * DENSE_SHARE >= size
-        if dense:  # (for multi-valued facets)
-            in_segment = np.zeros(size, dtype=bool)
-            in_segment[docs] = True
+        others = None
+        if 2 * len(docs) > size:
+            flags = np.ones(size, dtype=bool)
+            flags[docs] = False
+            others = np.flatnonzero(flags)
         for name, fieldname in FACET_FIELDS.items():
             facet = arrays.facet(fieldname)
             if facet is None or not facet.values:
                 continue
-            if facet.single is not None:
-                chosen = facet.single[docs]
-                chosen = chosen[chosen >= 0]
-            elif dense:
-                chosen = facet.codes[in_segment[facet.owners]]
+            if others is None:
+                found = np.bincount(_codes(facet, docs), minlength=len(facet.values))
             else:
-                chosen = gather(facet.ptr, facet.codes, docs)
-            found = np.bincount(chosen, minlength=len(facet.values))
+                totals = evaluator.cache.derived(
+                    reader, "facet totals", fieldname, _totals(facet, size)
+                )
+                found = totals - np.bincount(_codes(facet, others), minlength=len(facet.values))
             counter = counts[name]
             for code in np.flatnonzero(found):
                 counter[facet.values[code]] += int(found[code])

@@ -28,6 +28,7 @@ EDITION_FACTOR = 0.9  # an edition ranks just below the hit that brought it in
 MAX_EDITIONS = 200
 FEW_RESULTS = 3  # below this, look for a "did you mean"
 TIE_WINDOW = 20  # extra hits fetched so that ties at a page's edge sort the same way
+DENSE_ORDER = 16  # from 1/16 of a segment matching, a sorted page comes off the stored order
 SPELLING_FIELDS = ("title_exact", "authors_exact")  # where "did you mean" finds its words
 
 
@@ -141,34 +142,56 @@ def _sorted_docnums(
     ev: Evaluator, docnums: np.ndarray, column: str, descending: bool, limit: int | None
 ) -> np.ndarray:
     """Matched document numbers (sorted) ordered by a column (equal values by document
-    number)."""
-    if column.startswith("sort_title_"):
-        # Each segment's best `limit` by its precomputed ranks, then those merged by key.
-        # Each segment's arrays file holds its documents' ranks by (sort key, document).
+    number): each segment's first `limit`, then those merged."""
+    title = column.startswith("sort_title_")
+    chosen = []
+    for reader, offset, arrays in ev.segments():
+        size = reader.doc_count_all()
+        lo, hi = np.searchsorted(docnums, [offset, offset + size])
+        inside = docnums[lo:hi] - offset
+        if limit is not None and len(inside) > limit:
+            inside = _segment_first(arrays, column, descending, inside, size, limit)
+        chosen.append((reader, offset, arrays, inside))
+    if title:
+        # Ranks order a segment; across segments the sort keys themselves decide.
         candidates: list[tuple[bytes, int]] = []
-        for reader, offset, arrays in ev.segments():
-            ranks = arrays.ranks(column)
-            lo, hi = np.searchsorted(docnums, [offset, offset + len(ranks)])
-            inside = docnums[lo:hi] - offset
-            if limit is not None and len(inside) > limit:
-                inside = inside[np.argpartition(ranks[inside], limit - 1)[:limit]]
+        for reader, offset, _, inside in chosen:
             keys = ev.cache.derived(reader, "column reader", column, _column_reader(column))
             candidates += [(keys[int(d)], int(d) + offset) for d in inside]
         candidates.sort()
         return np.array([d for _, d in candidates[:limit]], dtype=np.int64)
-    keys = np.zeros(len(docnums))
-    for reader, offset, arrays in ev.segments():
-        lo, hi = np.searchsorted(docnums, [offset, offset + reader.doc_count_all()])
-        keys[lo:hi] = arrays.column(column)[docnums[lo:hi] - offset]
+    found = [inside + offset for _, offset, _, inside in chosen]
+    keys = [arrays.column(column)[inside].astype(np.float64) for _, _, arrays, inside in chosen]
+    found = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+    keys = np.concatenate(keys) if keys else np.zeros(0)
+    order = np.lexsort((found, -keys if descending else keys))
+    return found[order][:limit]
+
+
+def _segment_first(arrays, column, descending, inside, size, limit) -> np.ndarray:
+    """A segment's first `limit` matched documents in the column's order (those tied with
+    the last of them may come too): read off the front of the stored order when many
+    documents match, else chosen among the matches."""
+    order = arrays.order(column)
+    if order is not None and len(inside) * DENSE_ORDER >= size and (
+        column.startswith("sort_title_") or descending
+    ):
+        flags = np.zeros(size, dtype=bool)
+        flags[inside] = True
+        taken, start, step = [], 0, max(4 * limit, 1024)
+        while start < size and sum(len(t) for t in taken) < limit:
+            part = order[start : start + step]
+            taken.append(part[flags[part]])
+            start, step = start + step, step * 2
+        return np.sort(np.concatenate(taken)[:limit]).astype(np.int64)
+    if column.startswith("sort_title_"):
+        ranks = arrays.ranks(column)
+        return inside[np.argpartition(ranks[inside], limit - 1)[:limit]]
+    keys = arrays.column(column)[inside].astype(np.float64)
     if descending:
         keys = -keys
-    if limit is not None and len(docnums) > limit:
-        # Everything up to the limit-th key, ties at the edge included, then sorted.
-        edge = np.partition(keys, limit - 1)[limit - 1]
-        keep = keys <= edge
-        docnums, keys = docnums[keep], keys[keep]
-    order = np.lexsort((docnums, keys))
-    return docnums[order][:limit]
+    edge = np.partition(keys, limit - 1)[limit - 1]
+    return inside[keys <= edge]  # ties at the edge included: the merge decides
 
 
 def _column_reader(column: str):

@@ -61,6 +61,7 @@ class SegmentContent:
     facets: dict[str, tuple[list[str], np.ndarray, np.ndarray]] = field(default_factory=dict)
     numbers: dict[str, np.ndarray] = field(default_factory=dict)  # field -> int64 value
     doc_terms: dict[str, np.ndarray] = field(default_factory=dict)  # field -> term index
+    orders: dict[str, np.ndarray] = field(default_factory=dict)  # column -> documents
 
 
 def title_ranks(keys: list[bytes]) -> np.ndarray:
@@ -71,6 +72,19 @@ def title_ranks(keys: list[bytes]) -> np.ndarray:
     ranks = np.empty(len(keys), dtype=np.int32)
     ranks[order] = np.arange(len(keys), dtype=np.int32)
     return ranks
+
+
+def add_orders(content: SegmentContent) -> None:
+    """Every document in each sort order: titles by rank, numeric columns by value, highest
+    first (the portal's year and newest sorts), equal values by document number. A sorted
+    page of a large result is then read off the front of the order."""
+    for name, ranks in content.title_ranks.items():
+        order = np.empty(len(ranks), dtype=np.int32)
+        order[ranks] = np.arange(len(ranks), dtype=np.int32)
+        content.orders[name] = order
+    for name, values in content.numeric_columns.items():
+        descending = -values.astype(np.float64)
+        content.orders[name] = np.argsort(descending, kind="stable").astype(np.int32)
 
 
 class _Lexicon:
@@ -201,6 +215,7 @@ def write_search_arrays(folder: Path | str, content: SegmentContent, schema) -> 
 
     add_facets(content, schema, FACET_FIELDS.values(), RANGE_FIELDS)
     add_doc_terms(content, DOC_TERM_FIELDS)
+    add_orders(content)
     return write_arrays(folder, content, LEXICON_FIELDS)
 
 
@@ -250,14 +265,13 @@ def write_arrays(
         else:
             arrays[f"facet/{name}/ptr"] = ptr.astype(np.int32 if ptr[-1] < 2**31 else np.int64)
             arrays[f"facet/{name}/codes"] = codes
-            arrays[f"facet/{name}/owners"] = np.repeat(
-                np.arange(content.doc_count, dtype=np.int32), per_document
-            )
         header["facets"][name] = values
     for name, values in content.numbers.items():
         arrays[f"number/{name}"] = values.astype(np.int64)
     for name, values in content.doc_terms.items():
         arrays[f"doc_term/{name}"] = values
+    for name, values in content.orders.items():
+        arrays[f"order/{name}"] = values
     return _write_file(arrays_path(folder, content.segment_id), header, arrays)
 
 
@@ -298,13 +312,12 @@ def _aligned(position: int) -> int:
 @dataclass
 class Facet:
     """A facet field's values by document: document d has the value codes
-    codes[ptr[d]:ptr[d + 1]], owners[k] is the document of codes[k]; or, when no document
-    has two values, just single[d] (-1: none)."""
+    codes[ptr[d]:ptr[d + 1]]; or, when no document has two values, just single[d] (-1:
+    none)."""
 
     values: list[str]
     ptr: np.ndarray | None
     codes: np.ndarray | None
-    owners: np.ndarray | None
     single: np.ndarray | None
 
 
@@ -443,6 +456,10 @@ class SegmentArrays:
     def ranks(self, name: str) -> np.ndarray | None:
         return self.arrays.get(f"ranks/{name}")
 
+    def order(self, name: str) -> np.ndarray | None:
+        """Documents in the column's sort order (see add_orders)."""
+        return self.arrays.get(f"order/{name}")
+
     def number(self, name: str) -> np.ndarray | None:
         return self.arrays.get(f"number/{name}")
 
@@ -453,7 +470,6 @@ class SegmentArrays:
             self.header["facets"][name],
             self.arrays.get(f"facet/{name}/ptr"),
             self.arrays.get(f"facet/{name}/codes"),
-            self.arrays.get(f"facet/{name}/owners"),
             self.arrays.get(f"facet/{name}/single"),
         )
 
