@@ -1,9 +1,9 @@
 """A segment's search arrays in one file next to it, memory-mapped by every process.
 
 What the evaluator reads of a segment (each field's terms and posting lists, field lengths,
-facet values by document, the year of each document, the sort columns, each title order,
-and the words typos are looked up in) is written once, when the segment is written, into
-`<segment id>.arrays` in the index folder. Every worker maps the file read-only, so N
+facet values by document, the year, record id and work of each document, the sort columns
+and every document in each sort order, and the words typos are looked up in) is written
+once, when the segment is written, into `<segment id>.arrays` in the index folder. Every worker maps the file read-only, so N
 workers share one copy in the page cache instead of building N private copies, and a new
 worker (or a worker after a reindex swap) is ready as soon as the file is mapped.
 
