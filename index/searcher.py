@@ -363,11 +363,14 @@ def search(
 
 
 def warm(searcher: Searcher, arrays: ArrayCache) -> None:
-    """Map every live segment's arrays file (writing it first for a segment that has none)
-    and ask the kernel to read the files ahead, before the first reader asks."""
+    """Map every live segment's arrays file (writing it first for a segment that has none),
+    ask the kernel to read the files ahead, and open the stored fields, before the first
+    reader asks."""
     ev = Evaluator(searcher, arrays)
-    for segment_arrays in ev.arrays:
+    for (reader, _, segment_arrays) in ev.segments():
         segment_arrays.advise_willneed()
+        if reader.doc_count_all():
+            reader.stored_fields(0)
 
 
 def suggest(

@@ -3,9 +3,10 @@
 What the evaluator reads of a segment (each field's terms and posting lists, field lengths,
 facet values by document, the year, record id and work of each document, the sort columns
 and every document in each sort order, and the words typos are looked up in) is written
-once, when the segment is written, into `<segment id>.arrays` in the index folder. Every worker maps the file read-only, so N
-workers share one copy in the page cache instead of building N private copies, and a new
-worker (or a worker after a reindex swap) is ready as soon as the file is mapped.
+once, when the segment is written, into `<segment id>.arrays` in the index folder. Every
+worker maps the file read-only, so N workers share one copy in the page cache instead of
+building N private copies, and a new worker (or a worker after a reindex swap) is ready as
+soon as the file is mapped.
 
 Layout: 8 magic bytes, the header's length (8 bytes, little-endian), a JSON header naming
 each array's offset, dtype and length, then the arrays, each 64-byte aligned. A file is

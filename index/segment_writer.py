@@ -378,21 +378,20 @@ def _hash_tables(hashes: np.ndarray, positions: np.ndarray, start: int) -> tuple
 
 
 def _write_var_bytes(path: Path, values: list[bytes]) -> None:
-    """A VarBytesColumn (and so a CompressedBytesColumn's) file."""
+    """A VarBytesColumn (and so a CompressedBytesColumn's) file, always with its offsets
+    (Whoosh writes them above 32,768 documents, else its reader adds up every length in
+    Python when it opens the column: the first search of a segment paid for that)."""
     lengths = np.fromiter((len(v) for v in values), dtype=np.int64, count=len(values))
     offsets = np.zeros(len(values), dtype=np.int64)
     if len(values):
         offsets[1:] = np.cumsum(lengths[:-1])
     lengths_code = _typecode(int(lengths.max()) if len(values) else 0)
+    offsets_code = _typecode(int(offsets.max()) if len(values) else 0)
     with open(path, "wb") as out:
         out.write(b"".join(values))
         out.write(_big_endian(lengths, lengths_code))
-        if len(values) > 2**15:  # VarBytesColumn's write_offsets_cutoff
-            offsets_code = _typecode(int(offsets.max()))
-            out.write(_big_endian(offsets, offsets_code))
-            out.write(lengths_code.encode() + offsets_code.encode() + b"X")
-        else:
-            out.write(lengths_code.encode())
+        out.write(_big_endian(offsets, offsets_code))
+        out.write(lengths_code.encode() + offsets_code.encode() + b"X")
 
 
 def _write_numeric(path: Path, values: np.ndarray, typecode: str) -> None:
