@@ -3,6 +3,10 @@
 Records are built from the words, names, publishers and subjects of the bundled demo catalog
 (Azerbaijani Latin and Cyrillic, Kazakh, Turkish, Russian, English), so the term
 distribution and scripts look like the real catalog's.
+
+`synthetic_csv` gives Catalog CSV rows (for the importer); `synthetic_records` gives the
+same catalog as the dicts `Catalog.documents()` yields after importing those rows, so that
+catalogs too large to import in reasonable time (1,000,000 records) can be indexed directly.
 """
 
 from __future__ import annotations
@@ -10,12 +14,18 @@ from __future__ import annotations
 import csv
 import io
 import random
+from collections.abc import Iterator
+from datetime import date
+from functools import cache
 
 from index.analysis import words
-from portal.catalog.csvformat import COLUMNS
+from portal.catalog.csvformat import COLUMNS, detect_script, split_list
+from portal.catalog.imports import _subject_key
+from portal.catalog.reference import _rows
 from portal.demo import demo_files
 
 LIBRARIES = ["ANL", "SHU", "LAC", "KEL", "AGD", "FUZ", "JAB", "ZAN", "GUB", "KHO", "KHV"]
+EPOCH = date(1970, 1, 1)
 
 
 def demo_rows() -> list[dict[str, str]]:
@@ -25,7 +35,8 @@ def demo_rows() -> list[dict[str, str]]:
     return rows
 
 
-def synthetic_csv(count: int, seed: int = 7) -> tuple[bytes, list[dict[str, str]]]:
+def synthetic_rows(count: int, seed: int = 7) -> Iterator[dict[str, str]]:
+    """Catalog CSV v1 rows, one per record (the same rows for the same count and seed)."""
     rng = random.Random(seed)
     base = demo_rows()
     by_language: dict[str, list[dict[str, str]]] = {}
@@ -36,15 +47,11 @@ def synthetic_csv(count: int, seed: int = 7) -> tuple[bytes, list[dict[str, str]
     }
     languages = list(by_language)
     weights = [len(by_language[lang]) for lang in languages]
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    made = []
     for i in range(count):
         lang = rng.choices(languages, weights)[0]
         model = rng.choice(by_language[lang])
         title = " ".join(rng.choice(vocab[lang]) for _ in range(rng.randint(1, 5)))
-        row = {
+        yield {
             "record_id": f"syn-{i:07d}",
             "title": title,
             "language": lang,
@@ -60,6 +67,67 @@ def synthetic_csv(count: int, seed: int = 7) -> tuple[bytes, list[dict[str, str]
             "library": rng.choice(LIBRARIES),
             "copies": str(rng.randint(1, 9)),
         }
+
+
+def synthetic_csv(count: int, seed: int = 7) -> tuple[bytes, list[dict[str, str]]]:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    made = []
+    for row in synthetic_rows(count, seed):
         writer.writerow(row)
         made.append(row)
     return out.getvalue().encode("utf-8"), made
+
+
+@cache
+def _districts() -> dict[str, str]:
+    return {r["code"]: r["district"] for r in _rows("libraries.csv")}
+
+
+@cache
+def _donor_codes() -> dict[str, str]:
+    codes = {}
+    for row in _rows("donors.csv"):
+        codes[row["code"].casefold()] = row["code"]
+        for lang in ("az", "kk", "tr", "ru", "en"):
+            codes[row[lang].casefold()] = row["code"]
+    return codes
+
+
+@cache
+def _subject(subject: str) -> str:
+    return _subject_key(subject)
+
+
+def as_record(row: dict[str, str]) -> dict:
+    """A synthetic CSV row as the index record `Catalog.documents()` gives after importing
+    it (tests/index/test_synthetic.py holds the two equal). Only what the synthetic rows
+    use is handled: one row per record, a known library and donor, no ISBN."""
+    title = " ".join(row["title"].split())
+    library = row["library"]
+    donor = _donor_codes().get(" ".join(row["donor"].split()).casefold())
+    return {
+        "id": row["record_id"],
+        "title": title,
+        "language": row["language"],
+        "script": detect_script(title),
+        "authors": list(split_list(row["authors"])),
+        "translators": list(split_list(row["translators"])),
+        "work": row["work"].strip().lower() or row["record_id"],
+        "publisher": " ".join(row["publisher"].split()),
+        "year": int(row["year"]) if row["year"] else None,
+        "isbn13": None,
+        "isbn10": None,
+        "subjects": [_subject(s) for s in split_list(row["subjects"])],
+        "libraries": [library],
+        "districts": [_districts()[library]],
+        "donors": [donor] if donor else [],
+        "added": (date.fromisoformat(row["donated_on"]) - EPOCH).days,
+    }
+
+
+def synthetic_records(count: int, seed: int = 7) -> Iterator[dict]:
+    """The index records of `synthetic_csv(count, seed)`, in record id order."""
+    for row in synthetic_rows(count, seed):
+        yield as_record(row)

@@ -318,7 +318,13 @@ def _search_keys(word: str, language: str | None, query: bool) -> tuple[str, ...
 
 def fold(text: str) -> str:
     """The first search key of every word, space-joined: a readable one-line fold."""
-    return " ".join(keys[0] for word in words(text) if (keys := search_keys(turkic_lower(word))))
+    return " ".join(key for word in words(text) if (key := _fold_word(word)))
+
+
+@lru_cache(maxsize=262_144)
+def _fold_word(word: str) -> str:
+    keys = search_keys(turkic_lower(word))
+    return keys[0] if keys else ""
 
 
 def words(text: str) -> list[str]:

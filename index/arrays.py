@@ -1,19 +1,20 @@
-"""A segment's posting lists, field lengths and columns as numpy arrays, read once and kept.
+"""The search arrays of each live segment: mapped from the file written with the segment,
+or built from Whoosh's own files when a segment has none.
 
-Whoosh walks postings one document at a time in Python, and a search for a common word
-spends nearly all its time there. A segment never changes once written (only its deletion
-set does), so a term's whole posting list can be read into arrays once and reused by every
-search while the segment is live; index/evaluate.py then works on whole arrays.
-
-Reading goes below Whoosh's public API (the W3 codec's posting blocks and length columns).
-That is safe because whoosh-reloaded is pinned exactly and frozen upstream; the tests compare
-every array with what Whoosh's own matchers and readers return.
+Segments written by this package (segment_writer.py) come with their arrays file. A segment
+Whoosh wrote itself (a merge of small segments during an update, or an index from before
+the arrays files) gets one the first time it is searched: its posting lists, field lengths
+and columns are read below Whoosh's public API (the W3 codec's posting blocks and length
+columns) and written next to it, so the next process maps it too. That reading is safe
+because whoosh-reloaded is pinned exactly and frozen upstream; tests/index/test_arrays.py
+compares every array with what Whoosh's own matchers and readers return.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import os
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,12 +23,21 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.reading import SegmentReader
 from whoosh.util.numeric import byte_to_length
 
+from index.segment_arrays import (
+    DamagedArrays,
+    FieldPostings,
+    SegmentArrays,
+    SegmentContent,
+    arrays_path,
+    title_ranks,
+    write_search_arrays,
+)
+
 # Whoosh stores a field's length per document as one byte (a logarithmic approximation).
 LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
-MAX_POSTING_BYTES = 256 * 2**20
 
-Postings = tuple[np.ndarray, np.ndarray]  # document numbers (int64), weights (float64)
-EMPTY_POSTINGS: Postings = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
+Postings = tuple[np.ndarray, np.ndarray]  # document numbers, weights (float64)
+EMPTY_POSTINGS: Postings = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64))
 
 
 def read_postings(reader: SegmentReader, fieldname: str, btext: bytes) -> Postings:
@@ -68,16 +78,21 @@ def _read_blocks(matcher: W3LeafMatcher) -> Postings:
     return np.concatenate(id_parts), np.concatenate(weight_parts)
 
 
-def read_lengths(reader: SegmentReader, fieldname: str) -> np.ndarray:
-    """The length of a field in each document, as Whoosh's scorers see it (a document with
-    no length column reads as 1, Whoosh's default for scoring)."""
+def read_length_bytes(reader: SegmentReader, fieldname: str) -> np.ndarray | None:
+    """The byte Whoosh stores for a field's length in each document (None: no column, so
+    Whoosh's scorers read every length as 1)."""
     count = reader.doc_count_all()
-    perdoc = reader._perdoc
     lenfield = _lenfield(fieldname)
-    if not perdoc.has_column(lenfield):
-        return np.ones(count)
-    column = perdoc.column_reader(lenfield, LENGTHS_COLUMN)
-    return LENGTH_OF_BYTE[_numeric_column(column, count, np.uint8, 0)]
+    if not reader._perdoc.has_column(lenfield):
+        return None
+    column = reader._perdoc.column_reader(lenfield, LENGTHS_COLUMN)
+    return _numeric_column(column, count, np.uint8, 0)
+
+
+def read_lengths(reader: SegmentReader, fieldname: str) -> np.ndarray:
+    """The length of a field in each document, as Whoosh's scorers see it."""
+    found = read_length_bytes(reader, fieldname)
+    return np.ones(reader.doc_count_all()) if found is None else LENGTH_OF_BYTE[found]
 
 
 def read_numeric_column(reader: SegmentReader, fieldname: str) -> np.ndarray:
@@ -91,7 +106,8 @@ def _numeric_column(column, count: int, dtype, default) -> np.ndarray:
         stored = min(column._count, count)
         raw = column._dbfile.get(column._basepos, stored * column._fixedlen)
         values = np.frombuffer(raw, dtype=np.dtype(column._typecode).newbyteorder(">"))
-        out = np.full(count, column._default if default is None else default, dtype=values.dtype)
+        native = values.dtype.newbyteorder("=")
+        out = np.full(count, column._default if default is None else default, dtype=native)
         out[:stored] = values
         return out.astype(dtype) if dtype is not None else out
     return np.fromiter((column[d] for d in range(count)), dtype=dtype or np.float64, count=count)
@@ -103,43 +119,92 @@ def read_bytes_column(reader: SegmentReader, fieldname: str) -> list[bytes]:
     return [column[d] for d in range(reader.doc_count_all())]
 
 
-class ArrayCache:
-    """Arrays per live segment: posting lists (least recently used first out, within a byte
-    budget), field lengths and columns. Not thread-safe: SearchIndex searches one at a time.
-    """
+def segment_content(reader: SegmentReader) -> SegmentContent:
+    """What a segment's arrays file holds, read from Whoosh's files."""
+    schema = reader.schema
+    fields = {}
+    for name in sorted(set(reader.indexed_field_names()) & set(schema.names())):
+        terms = list(reader.lexicon(name))
+        if not terms:
+            continue
+        parts = [read_postings(reader, name, t) for t in terms]
+        ends = np.zeros(len(terms) + 1, dtype=np.int64)
+        np.cumsum([len(ids) for ids, _ in parts], out=ends[1:])
+        weights = np.concatenate([w for _, w in parts])
+        fields[name] = FieldPostings(
+            terms,
+            ends,
+            np.concatenate([ids for ids, _ in parts]).astype(np.int32),
+            None if (weights == 1.0).all() else weights,
+        )
+    length_bytes = {}
+    for name, fieldobj in schema.items():
+        if fieldobj.scorable:
+            found = read_length_bytes(reader, name)
+            if found is not None:
+                length_bytes[name] = found
+    numeric, ranks = {}, {}
+    for name, fieldobj in schema.items():
+        if not fieldobj.column_type or not reader.has_column(name):
+            continue
+        if isinstance(fieldobj.column_type, columns.VarBytesColumn):
+            ranks[name] = title_ranks(read_bytes_column(reader, name))
+        else:
+            numeric[name] = read_numeric_column(reader, name)
+    return SegmentContent(
+        segment_id=reader.segment().segment_id(),
+        doc_count=reader.doc_count_all(),
+        fields=fields,
+        length_bytes=length_bytes,
+        numeric_columns=numeric,
+        title_ranks=ranks,
+    )
 
-    def __init__(self, max_posting_bytes: int = MAX_POSTING_BYTES):
-        self.max_posting_bytes = max_posting_bytes
-        self._postings: OrderedDict[tuple[str, str, bytes], Postings] = OrderedDict()
-        self._posting_bytes = 0
+
+def ensure_arrays(folder: Path | str, reader: SegmentReader) -> Path:
+    """The segment's arrays file, written now if it has none (or a damaged one)."""
+    segment = reader.segment()
+    path = arrays_path(folder, segment.segment_id())
+    try:
+        SegmentArrays.open(path, segment.segment_id(), reader.doc_count_all())
+        return path
+    except (OSError, DamagedArrays):
+        return write_search_arrays(folder, segment_content(reader), reader.schema)
+
+
+class ArrayCache:
+    """The mapped arrays of each live segment, and small per-process values derived from
+    them. Not thread-safe: SearchIndex searches one at a time."""
+
+    def __init__(self):
+        self._segments: dict[str, SegmentArrays] = {}
         self._derived: dict[tuple[str, str, str], Any] = {}
         self._live: set[str] = set()
 
-    def postings(self, reader: SegmentReader, fieldname: str, btext: bytes) -> Postings:
-        key = (reader.segment().segment_id(), fieldname, btext)
-        found = self._postings.get(key)
-        if found is not None:
-            self._postings.move_to_end(key)
-            return found
-        found = read_postings(reader, fieldname, btext)
-        self._postings[key] = found
-        self._posting_bytes += _size(found)
-        while self._posting_bytes > self.max_posting_bytes and len(self._postings) > 1:
-            _, dropped = self._postings.popitem(last=False)
-            self._posting_bytes -= _size(dropped)
+    def segment(self, reader: SegmentReader, folder: Path | str | None) -> SegmentArrays:
+        """The segment's arrays (mapped; written first if the segment has none)."""
+        segment_id = reader.segment().segment_id()
+        found = self._segments.get(segment_id)
+        if found is None:
+            found = self._open(reader, folder)
+            self._segments[segment_id] = found
         return found
+
+    def _open(self, reader: SegmentReader, folder: Path | str | None) -> SegmentArrays:
+        segment = reader.segment()
+        if folder is None or not os.access(folder, os.W_OK):
+            folder = _private_folder()
+        path = ensure_arrays(folder, reader)
+        return SegmentArrays.open(path, segment.segment_id(), reader.doc_count_all())
 
     def derived(
         self, reader: SegmentReader, kind: str, name: str, build: Callable[[SegmentReader], Any]
     ) -> Any:
-        """`build(reader)`, computed once per segment (lengths, columns, facet tables)."""
+        """`build(reader)`, computed once per segment."""
         key = (reader.segment().segment_id(), kind, name)
         if key not in self._derived:
             self._derived[key] = build(reader)
         return self._derived[key]
-
-    def lengths(self, reader: SegmentReader, fieldname: str) -> np.ndarray:
-        return self.derived(reader, "lengths", fieldname, lambda r: read_lengths(r, fieldname))
 
     def keep_only(self, segment_ids: Iterable[str]) -> None:
         """Forget the arrays of segments that are no longer live (merged or rebuilt away)."""
@@ -147,14 +212,16 @@ class ArrayCache:
         if live == self._live:
             return
         self._live = live
-        for key in [k for k in self._postings if k[0] not in live]:
-            self._posting_bytes -= _size(self._postings.pop(key))
+        for key in [k for k in self._segments if k not in live]:
+            del self._segments[key]
         for key in [k for k in self._derived if k[0] not in live]:
             del self._derived[key]
 
 
-ENTRY_OVERHEAD = 256  # two array objects, a tuple and a dict entry
+def _private_folder() -> Path:
+    """Where arrays go for an index this process cannot write to (a read-only copy)."""
+    import tempfile
 
-
-def _size(postings: Postings) -> int:
-    return postings[0].nbytes + postings[1].nbytes + ENTRY_OVERHEAD
+    folder = Path(tempfile.gettempdir()) / f"karabakh-arrays-{os.getuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder

@@ -5,18 +5,36 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from functools import lru_cache
 
 from whoosh import columns
 from whoosh.analysis import SpaceSeparatedTokenizer
 from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
-from index.analysis import analyze, exact_analyzer, fold, key_analyzer, stem_analyzer
+from index.analysis import analyze, exact_analyzer, fold, key_analyzer, stem_analyzer, words
 from index.collation import SORT_LOCALES, sort_key
 
 STEM_LANGUAGES = ("ru", "tr", "en", "turkic")
 
-# Bump when the schema or the analysis changes: an index of another format is rebuilt.
-INDEX_FORMAT = 6
+# Facet name -> index field holding its values (counted for every search, filtered on).
+FACET_FIELDS = {
+    "language": "language",
+    "library": "libraries",
+    "district": "districts",
+    "donor": "donors",
+    "subject": "subjects",
+    "year": "year",
+}
+# Fields whose words typos and "did you mean" are looked up in.
+LEXICON_FIELDS = ("title_exact", "authors_exact", "title_key", "authors_key")
+# Numeric fields filtered by ranges, from a value per document rather than term ranges.
+RANGE_FIELDS = ("year",)
+# One term per document, read per document in searches (ties by record id, editions).
+DOC_TERM_FIELDS = ("id", "work")
+
+# Bump when the schema, the analysis or the files change: an index of another format is
+# rebuilt. 7: segments written from arrays, with their search arrays file.
+INDEX_FORMAT = 7
 TURKIC_LANGUAGES = {"az", "kk", "tr", "ky", "uz", "tk", "tt", "ba"}
 
 
@@ -69,15 +87,25 @@ def key_text(text: str, language: str | None, script: str | None) -> str:
 _STEMMERS = {lang: stem_analyzer(lang) for lang in STEM_LANGUAGES}
 
 
+@lru_cache(maxsize=262_144)
+def _word_stems(stemmer: str, word: str) -> tuple[str, ...]:
+    """A word's stems under one stemmer (its analyzer's filters see one token at a time,
+    so a word stems alike in every title: each distinct word is analyzed once)."""
+    return tuple(s for group in analyze(_STEMMERS[stemmer], word, "index") for s in group)
+
+
+def _stems(stemmer: str, text: str) -> set[str]:
+    return {s for word in words(text) for s in _word_stems(stemmer, word)}
+
+
 def title_stems(title: str, language: str, script: str) -> list[str]:
     """The title's stems under its language's stemmers (Snowball, and the Turkic stripper
     for Turkic languages)."""
     stems: set[str] = set()
     if language in ("ru", "tr", "en"):
-        stems.update(s for group in analyze(_STEMMERS[language], title, "index") for s in group)
+        stems |= _stems(language, title)
     if language in TURKIC_LANGUAGES:
-        text = key_text(title, language, script)
-        stems.update(s for group in analyze(_STEMMERS["turkic"], text, "index") for s in group)
+        stems |= _stems("turkic", key_text(title, language, script))
     return sorted(stems)
 
 

@@ -12,11 +12,11 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from index import facets
-from index.arrays import ArrayCache, read_bytes_column, read_numeric_column
-from index.evaluate import Evaluator, top
+from index.arrays import LENGTH_OF_BYTE, ArrayCache
+from index.evaluate import Budget, Evaluator, member, top
 from index.facets import FACET_FIELDS
 from index.highlight import Segment, highlight
-from index.query import TYPO_FIELDS, ParsedQuery, QueryWord
+from index.query import ParsedQuery, QueryWord
 from index.spelling import Lexicon
 from index.vocabulary import Vocabulary
 
@@ -27,6 +27,7 @@ EDITION_FACTOR = 0.9  # an edition ranks just below the hit that brought it in
 MAX_EDITIONS = 200
 FEW_RESULTS = 3  # below this, look for a "did you mean"
 TIE_WINDOW = 20  # extra hits fetched so that ties at a page's edge sort the same way
+DENSE_ORDER = 16  # from 1/16 of a segment matching, a sorted page comes off the stored order
 SPELLING_FIELDS = ("title_exact", "authors_exact")  # where "did you mean" finds its words
 
 
@@ -74,6 +75,7 @@ class SearchResult:
     facets: dict[str, list[Facet]]
     suggestion: str | None = None
     relaxed: bool = False  # no record had every word; records with some words are shown
+    partial: bool = False  # the query reached its work budget: what was found so far
 
 
 @dataclass
@@ -116,6 +118,18 @@ class _Found:
             self._fields = self.evaluator.stored(self.docnum)
         return self._fields
 
+    @property
+    def record_id(self) -> str:
+        if self._fields is not None:
+            return self._fields["id"]
+        return self.evaluator.term_of("id", self.docnum) or self.fields["id"]
+
+    @property
+    def work(self) -> str | None:
+        if self._fields is not None:
+            return self._fields.get("work")
+        return self.evaluator.term_of("work", self.docnum)
+
 
 def _sort_spec(request: SearchRequest) -> tuple[str, bool] | None:
     """(column, descending) of the requested order; None for relevance."""
@@ -128,52 +142,69 @@ def _sort_spec(request: SearchRequest) -> tuple[str, bool] | None:
     return None
 
 
-def _title_ranks(column: str):
-    """Each document's rank in a segment by (sort key, document number). Only the ranks are
-    kept (4 bytes a document); the few keys needed to merge segments are read when needed."""
-
-    def build(reader) -> np.ndarray:
-        keys = read_bytes_column(reader, column)
-        # A fixed-width bytes array sorts in C, comparing as Python compares bytes (ICU sort
-        # keys hold no NUL but their last byte); stable, so equal keys keep document order.
-        order = np.argsort(np.array(keys, dtype=bytes), kind="stable")
-        ranks = np.empty(len(keys), dtype=np.int32)
-        ranks[order] = np.arange(len(keys), dtype=np.int32)
-        return ranks
-
-    return build
-
-
-def _column_values(column: str):
-    return lambda reader: read_numeric_column(reader, column)
-
-
 def _sorted_docnums(
-    ev: Evaluator, matched: np.ndarray, column: str, descending: bool, limit: int | None
+    ev: Evaluator, docnums: np.ndarray, column: str, descending: bool, limit: int | None
 ) -> np.ndarray:
-    """Matched document numbers ordered by a column (equal values by document number)."""
-    docnums = np.flatnonzero(matched)
-    if column.startswith("sort_title_"):
-        # Each segment's best `limit` by its precomputed ranks, then those merged by key.
+    """Matched document numbers (sorted) ordered by a column (equal values by document
+    number): each segment's first `limit`, then those merged."""
+    title = column.startswith("sort_title_")
+    chosen = []
+    for reader, offset, arrays in ev.segments():
+        size = reader.doc_count_all()
+        lo, hi = np.searchsorted(docnums, [offset, offset + size])
+        inside = docnums[lo:hi] - offset
+        if limit is not None and len(inside) > limit:
+            inside = _segment_first(arrays, column, descending, inside, size, limit)
+        chosen.append((reader, offset, arrays, inside))
+    if title:
+        # Ranks order a segment; across segments the sort keys themselves decide.
         candidates: list[tuple[bytes, int]] = []
-        for _, reader, offset in ev.leaves:
-            ranks = ev.cache.derived(reader, "ranked", column, _title_ranks(column))
-            inside = docnums[(docnums >= offset) & (docnums < offset + len(ranks))] - offset
-            if limit is not None and len(inside) > limit:
-                inside = inside[np.argpartition(ranks[inside], limit - 1)[:limit]]
-            keys = reader.column_reader(column, translate=False)
+        for reader, offset, _, inside in chosen:
+            keys = ev.cache.derived(reader, "column reader", column, _column_reader(column))
             candidates += [(keys[int(d)], int(d) + offset) for d in inside]
         candidates.sort()
         return np.array([d for _, d in candidates[:limit]], dtype=np.int64)
-    keys = ev.per_document(
-        [ev.cache.derived(r, "column", column, _column_values(column)) for _, r, _ in ev.leaves]
-    )[docnums].astype(np.float64)
-    order = np.lexsort((docnums, -keys if descending else keys))
-    return docnums[order][:limit]
+    found = [inside + offset for _, offset, _, inside in chosen]
+    keys = [arrays.column(column)[inside].astype(np.float64) for _, _, arrays, inside in chosen]
+    found = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+    keys = np.concatenate(keys) if keys else np.zeros(0)
+    order = np.lexsort((found, -keys if descending else keys))
+    return found[order][:limit]
+
+
+def _segment_first(arrays, column, descending, inside, size, limit) -> np.ndarray:
+    """A segment's first `limit` matched documents in the column's order (those tied with
+    the last of them may come too): read off the front of the stored order when many
+    documents match, else chosen among the matches."""
+    order = arrays.order(column)
+    if order is not None and len(inside) * DENSE_ORDER >= size and (
+        column.startswith("sort_title_") or descending
+    ):
+        flags = np.zeros(size, dtype=bool)
+        flags[inside] = True
+        taken, start, step = [], 0, max(4 * limit, 1024)
+        while start < size and sum(len(t) for t in taken) < limit:
+            part = order[start : start + step]
+            taken.append(part[flags[part]])
+            start, step = start + step, step * 2
+        return np.sort(np.concatenate(taken)[:limit]).astype(np.int64)
+    if column.startswith("sort_title_"):
+        ranks = arrays.ranks(column)
+        return inside[np.argpartition(ranks[inside], limit - 1)[:limit]]
+    keys = arrays.column(column)[inside].astype(np.float64)
+    if descending:
+        keys = -keys
+    edge = np.partition(keys, limit - 1)[limit - 1]
+    return inside[keys <= edge]  # ties at the edge included: the merge decides
+
+
+def _column_reader(column: str):
+    """A segment's column reader, kept: opening one reads its offsets for every document."""
+    return lambda reader: reader.column_reader(column, translate=False)
 
 
 def _other_editions(
-    ev: Evaluator, sources: list[_Found], direct: np.ndarray, within: np.ndarray
+    ev: Evaluator, sources: list[_Found], direct: np.ndarray, within: np.ndarray | None
 ) -> list[_Found]:
     """Other editions of the top hits' works, each scored just below the hit that brought it
     in: a title in one language also finds its translations. Editions that match the query
@@ -184,7 +215,7 @@ def _other_editions(
     to Turkish shows «Abay Yolu», brought in by the Kazakh original)."""
     best: dict[str, float] = {}
     for hit in sources[:EDITION_SOURCES]:
-        work = hit.fields.get("work")
+        work = hit.work
         if work and work not in best:
             best[work] = hit.score
     if not best:
@@ -197,11 +228,13 @@ def _other_editions(
             ]
         )
     )
-    eligible = editions.matched & within & ~direct
-    return [
-        _Found(ev, int(d), float(editions.scores[d]))
-        for d in top(editions.scores, eligible, MAX_EDITIONS)
-    ]
+    eligible = ev.live_docs(editions.docs)
+    if within is not None:
+        eligible = eligible[member(eligible, within, ev.size)]
+    eligible = eligible[~member(eligible, direct, ev.size)]
+    chosen = top(editions, eligible, MAX_EDITIONS)
+    scores = editions.score_of(chosen)
+    return [_Found(ev, int(d), float(s)) for d, s in zip(chosen, scores, strict=True)]
 
 
 def _by_score_then_id(found: list[_Found], start: int, stop: int) -> list[_Found]:
@@ -213,7 +246,7 @@ def _by_score_then_id(found: list[_Found], start: int, stop: int) -> list[_Found
     for _, group in itertools.groupby(found, key=lambda h: round(h.score, 6)):
         tied = list(group)
         if len(tied) > 1 and len(out) < stop and len(out) + len(tied) > start:
-            tied.sort(key=lambda h: h.fields["id"])
+            tied.sort(key=lambda h: h.record_id)
         out += tied
     return out
 
@@ -222,7 +255,7 @@ def _run(ev: Evaluator, request: SearchRequest, parsed: ParsedQuery, require_all
     """Ranked hits (enough for the requested page), the total, and the documents whose
     values the facets count."""
     flt = filter_query(request)
-    within = ev.matches(flt) if flt is not None else ev.live()
+    within = ev.matches(flt) if flt is not None else None  # None: every live document
     per_page = max(1, min(request.per_page, MAX_PER_PAGE))
     page = max(1, request.page)
     window = page * per_page + TIE_WINDOW
@@ -235,22 +268,30 @@ def _run(ev: Evaluator, request: SearchRequest, parsed: ParsedQuery, require_all
         spec = spec or ("added", True)
     else:
         scored = ev.evaluate(parsed.to_query(require_all=require_all))
-    matched = scored.matched & within
+    matched = ev.live_docs(scored.docs)
+    if within is not None:
+        matched = matched[member(matched, within, ev.size)]
     if spec is None:
-        docnums = top(scored.scores, matched, limit)
+        docnums = top(scored, matched, limit)
     else:
         docnums = _sorted_docnums(ev, matched, *spec, limit)
-    found = [_Found(ev, int(d), float(scored.scores[d])) for d in docnums]
-    total = int(np.count_nonzero(matched))
-    if request.sort == "relevance" and not parsed.empty and np.any(scored.matched):
-        unfiltered = top(scored.scores, scored.matched & ev.live(), EDITION_SOURCES)
-        sources = [_Found(ev, int(d), float(scored.scores[d])) for d in unfiltered]
-        editions = _other_editions(ev, sources, scored.matched, within)
+    found = [
+        _Found(ev, int(d), float(s)) for d, s in zip(docnums, scored.score_of(docnums), strict=True)
+    ]
+    total = len(matched)
+    if request.sort == "relevance" and not parsed.empty and len(scored.docs):
+        unfiltered = top(scored, ev.live_docs(scored.docs), EDITION_SOURCES)
+        sources = [
+            _Found(ev, int(d), float(s))
+            for d, s in zip(unfiltered, scored.score_of(unfiltered), strict=True)
+        ]
+        editions = _other_editions(ev, sources, scored.docs, within)
         if editions:
             found += editions
             total += len(editions)
-            matched = matched.copy()
-            matched[[e.docnum for e in editions]] = True
+            # Editions never match the query themselves: insert them in order.
+            added = np.sort([e.docnum for e in editions])
+            matched = np.insert(matched, np.searchsorted(matched, added), added)
         found = _by_score_then_id(found, (page - 1) * per_page, page * per_page)
     return found[:window], total, page, per_page, matched
 
@@ -282,7 +323,7 @@ def _suggestion(ev: Evaluator, lexicon: Lexicon, parsed: ParsedQuery, total: int
         return None
     text = " ".join(respelled)
     better = ParsedQuery.parse(text)
-    found = int(np.count_nonzero(ev.matches(better.to_query())))
+    found = len(ev.matches(better.to_query()))
     return text if found > total else None
 
 
@@ -292,14 +333,14 @@ def search(
     vocabularies: Sequence[Vocabulary] = (),
     arrays: ArrayCache | None = None,
 ) -> SearchResult:
-    ev = Evaluator(searcher, arrays if arrays is not None else ArrayCache())
+    ev = Evaluator(searcher, arrays if arrays is not None else ArrayCache(), Budget())
     lexicon = Lexicon(ev)
     parsed = ParsedQuery.parse(request.text, vocabularies)
     for word in parsed.words:
         word.expand_typos(lexicon)
     ranked, total, page, per_page, matched = _run(ev, request, parsed, True)
     relaxed = False
-    if not parsed.empty and not total and len(parsed.words) > 1:
+    if not parsed.empty and not total and len(parsed.words) > 1 and not ev.budget.exhausted:
         ranked, total, page, per_page, matched = _run(ev, request, parsed, False)
         relaxed = total > 0
     start = (page - 1) * per_page
@@ -325,7 +366,7 @@ def search(
             )
         )
     suggestion = None
-    if parsed.words and (total < FEW_RESULTS or relaxed):
+    if parsed.words and (total < FEW_RESULTS or relaxed) and not ev.budget.exhausted:
         suggestion = _suggestion(ev, lexicon, parsed, 0 if relaxed else total)
     return SearchResult(
         text=parsed.text,
@@ -336,26 +377,19 @@ def search(
         facets=_facet_counts(facets.count(ev, matched)) if request.facets else {},
         suggestion=suggestion,
         relaxed=relaxed,
+        partial=ev.budget.exhausted,
     )
 
 
 def warm(searcher: Searcher, arrays: ArrayCache) -> None:
-    """Read what searches need (facet tables, field lengths, term lists for typos and "did
-    you mean", title orders) before the first reader asks: at 500,000 records that takes
-    seconds."""
+    """Map every live segment's arrays file (writing it first for a segment that has none),
+    ask the kernel to read the files ahead, and open the stored fields, before the first
+    reader asks."""
     ev = Evaluator(searcher, arrays)
-    scored_fields = [name for name, field in searcher.schema.items() if field.scorable]
-    for _, reader, _ in ev.leaves:
-        facets.segment_tables(arrays, reader)
-        for fieldname in scored_fields:
-            arrays.lengths(reader, fieldname)
-    lexicon = Lexicon(ev)
-    for fieldname in {*SPELLING_FIELDS, *TYPO_FIELDS}:
-        lexicon.load(fieldname)
-    sort_columns = [name for name in searcher.schema.names() if name.startswith("sort_title_")]
-    for column in sort_columns:  # library pages list holdings by title
-        for _, reader, _ in ev.leaves:
-            arrays.derived(reader, "ranked", column, _title_ranks(column))
+    for reader, _, segment_arrays in ev.segments():
+        segment_arrays.advise_willneed()
+        if reader.doc_count_all():
+            reader.stored_fields(0)
 
 
 def suggest(
@@ -368,14 +402,25 @@ def suggest(
         return []
     ev = Evaluator(searcher, arrays if arrays is not None else ArrayCache())
     scored = ev.evaluate(parsed.prefix_query())
-    docnums = np.flatnonzero(scored.matched & ev.live())
-    lengths = ev.per_document([ev.cache.lengths(r, "title_key") for _, r, _ in ev.leaves])
-    order = np.lexsort((docnums, lengths[docnums], -np.round(scored.scores[docnums], 6)))
+    docnums = ev.live_docs(scored.docs)
+    lengths = _title_lengths(ev, docnums)
+    order = np.lexsort((docnums, lengths, -np.round(scored.score_of(docnums), 6)))
     found = [ev.stored(d) for d in docnums[order][:limit]]
     return [
         Suggestion(f["id"], f["title"], list(f.get("authors") or []), f.get("language", ""))
         for f in found
     ]
+
+
+def _title_lengths(ev: Evaluator, docnums: np.ndarray) -> np.ndarray:
+    """The title length of each of the sorted documents (1 where a segment has none)."""
+    lengths = np.ones(len(docnums))
+    for reader, offset, arrays in ev.segments():
+        found = arrays.lengths("title_key")
+        lo, hi = np.searchsorted(docnums, [offset, offset + reader.doc_count_all()])
+        if found is not None:
+            lengths[lo:hi] = LENGTH_OF_BYTE[found[docnums[lo:hi] - offset]]
+    return lengths
 
 
 def hit_words(text: str) -> list[QueryWord]:

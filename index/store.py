@@ -26,12 +26,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from whoosh import index as whoosh_index
+from whoosh.reading import SegmentReader
 from whoosh.searching import Searcher
 
+from index import bulk
 from index import searcher as search_api
-from index.arrays import ArrayCache
+from index.arrays import ArrayCache, ensure_arrays
 from index.collation import SORT_LOCALES
-from index.schema import INDEX_FORMAT, build_schema, to_document
+from index.schema import INDEX_FORMAT, build_schema
+from index.segment_builder import Batch as AnalyzedBatch
+from index.segment_builder import merge_batches
+from index.segment_writer import write_bulk_segment
 from index.vocabulary import Vocabulary
 
 REFRESH_SECONDS = 0.25
@@ -140,35 +145,50 @@ class SearchIndex:
 
     # --- writing --------------------------------------------------------------------------
 
-    def _writer(self, ix, procs: int = 1):
-        if procs > 1:
-            # Each process writes its own segment; merging them would cost more than it saves.
-            return ix.writer(
-                procs=procs, multisegment=True, timeout=self.write_timeout, delay=0.05, limitmb=128
-            )
-        return ix.writer(timeout=self.write_timeout, delay=0.05, limitmb=256)
-
     def update(self, records: Iterable[dict], delete_ids: Iterable[str] = ()) -> int:
         """Add or replace the given records and delete the given ids, in one commit."""
-        documents = [to_document(record, self.sort_locales) for record in records]
+        latest = {record["id"]: record for record in records}  # the last of repeated ids
+        batches = self._analyze(latest.values())
         with self._write_lock():
-            self._write(documents, delete_ids)
-        return len(documents)
+            self._write(batches, [*delete_ids, *latest])
+        return len(latest)
 
-    def _write(self, documents: list[dict], delete_ids: Iterable[str]) -> None:
+    def _analyze(self, records: Iterable[dict]) -> list[AnalyzedBatch]:
+        return bulk.analyze_all(records, processes=1, sort_locales=self.sort_locales)
+
+    def _write(self, batches: list[AnalyzedBatch], delete_ids: Iterable[str]) -> None:
+        """One commit (under the write lock): the ids deleted, the analyzed records as one
+        new segment written from arrays (with its arrays file). Whoosh's writer merges small
+        segments as it always does; a merged segment gets its arrays file before the commit."""
         # Opened under the lock: an index opened before another writer's commit names
         # segment files that commit may already have removed.
         ix = whoosh_index.open_dir(str(self.path))
-        writer = self._writer(ix)
+        folder = Path(ix.storage.folder)
+        writer = ix.writer(timeout=self.write_timeout, delay=0.05, limitmb=256)
         try:
             for record_id in delete_ids:
                 writer.delete_by_term("id", record_id)
-            for document in documents:
-                writer.update_document(**document)
+            added = (
+                [write_bulk_segment(folder, ix.schema, merge_batches(ix.schema, batches))]
+                if batches
+                else []
+            )
+            segments = writer._merge_segments(None, None, None)
+            if writer._added:  # small segments merged into the writer's own segment
+                merged = writer._finalize_segment()
+                reader = SegmentReader(ix.storage, ix.schema, merged)
+                try:
+                    ensure_arrays(folder, reader)
+                finally:
+                    reader.close()
+                segments.append(merged)
+            else:
+                writer._close_segment()
+            writer._commit_toc(segments + added)
         except BaseException:
             writer.cancel()
             raise
-        writer.commit()
+        writer._finish()
         self._checked = 0.0  # this process sees its own commit at once
 
     def applied(self) -> int:
@@ -196,7 +216,8 @@ class SearchIndex:
             if found is None or found == REBUILD:
                 return found or position
             records, delete_ids, reached = found
-            self._write([to_document(r, self.sort_locales) for r in records], delete_ids)
+            latest = {record["id"]: record for record in records}
+            self._write(self._analyze(latest.values()), [*delete_ids, *latest])
             self._mark_applied(self.path.parent / os.readlink(self.path), reached)
             return reached
 
@@ -228,27 +249,31 @@ class SearchIndex:
         applied: int = 0,
     ) -> int:
         """Index every record into a new generation, then swap it in atomically. `applied`
-        is the position of the snapshot the records were read at."""
+        is the position of the snapshot the records were read at.
+
+        The records are analyzed in `REBUILD_PROCESSES` worker processes and written as
+        one segment per process, from arrays (index/bulk.py)."""
         generation = self._new_generation()
         self._mark_applied(generation, applied)
-        ix = whoosh_index.open_dir(str(generation))
-        writer = self._writer(ix, procs=REBUILD_PROCESSES)
-        count = 0
         try:
-            for record in records:
-                writer.add_document(**to_document(record, self.sort_locales))
-                count += 1
-                if progress and count % 500 == 0:
-                    progress(count)
+            batches = bulk.analyze_all(
+                records, REBUILD_PROCESSES, progress, sort_locales=self.sort_locales
+            )
+            count = sum(b.count for b in batches)
+            ix = whoosh_index.open_dir(str(generation))
+            segments = (
+                bulk.write_segments(generation, ix.schema, batches, REBUILD_PROCESSES)
+                if batches
+                else []
+            )
+            del batches
+            bulk.commit_segments(ix, segments)
+            # Count what the new generation holds before letting readers see it.
+            with whoosh_index.open_dir(str(generation)).reader() as reader:
+                written = reader.doc_count()
         except BaseException:
-            writer.cancel()
             shutil.rmtree(generation, ignore_errors=True)
             raise
-        writer.commit()
-        # Whoosh's multiprocess writer does not report a failed sub-writer (a full disk, say):
-        # count what the new generation holds before letting readers see it.
-        with whoosh_index.open_dir(str(generation)).reader() as reader:
-            written = reader.doc_count()
         if written != count:
             shutil.rmtree(generation, ignore_errors=True)
             raise IndexBuildFailed(
@@ -293,12 +318,25 @@ class SearchIndex:
                     raise IndexUnavailable(f"the index at {folder} is of an older format")
                 self._ix = whoosh_index.open_dir(str(folder))
                 self._searcher = self._ix.searcher()
+                self._attach_arrays(folder, self._searcher)
                 self._opened += 1  # results cached for older searchers no longer apply
                 self._target = target
         except Exception as error:  # a damaged index raises many different errors
             self._searcher, self._target = None, None
             raise IndexUnavailable(f"the index at {self.path} cannot be opened: {error}") from error
         return self._searcher
+
+    def _attach_arrays(self, folder: Path, searcher: Searcher) -> None:
+        """Map the arrays file of every live segment (written here for a segment without
+        one), so that a damaged file shows as an unavailable index, not a failed search."""
+        leaves = [
+            sub.reader()
+            for sub, _ in searcher.leaf_searchers()
+            if isinstance(sub.reader(), SegmentReader)
+        ]
+        self._arrays.keep_only(reader.segment().segment_id() for reader in leaves)
+        for reader in leaves:
+            self._arrays.segment(reader, folder)
 
     def search(self, request: search_api.SearchRequest) -> search_api.SearchResult:
         """Search; results of the current index state are cached (readers repeat popular

@@ -76,3 +76,25 @@ def new_folder(tmp_path):
         return folder
 
     return make
+
+
+@pytest.fixture
+def merged_demo(fresh_demo) -> Catalog:
+    """The demo index after small commits (adding synthetic records, deleting some) until
+    Whoosh merged small segments into one it wrote itself. `expected_records` lists the
+    records it should hold."""
+    from benchmarks.synthetic import synthetic_records
+
+    extra = list(synthetic_records(120, seed=3))
+    for record in extra[5::40]:
+        record["year"] = None  # the demo catalog has a year for every record
+    deleted = {"kk-0010"}
+    for n in range(0, 120, 15):
+        gone = [f"syn-{n - 12:07d}"] if n else []
+        fresh_demo.index.update(extra[n : n + 15], delete_ids=gone)
+        deleted.update(gone)
+    fresh_demo.index.update([], delete_ids=["kk-0010"])
+    fresh_demo.expected_records = [
+        r for r in [*fresh_demo.documents(), *extra] if r["id"] not in deleted
+    ]
+    return fresh_demo

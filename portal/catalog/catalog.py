@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TypeVar
 
@@ -54,6 +54,7 @@ from portal.catalog.reference import LANGUAGES, subjects
 EPOCH = date(1970, 1, 1)
 log = logging.getLogger("portal.catalog")
 FULL_REBUILD_ABOVE = 5_000
+DOCUMENT_PAGE = 5_000  # records read at a time when every record is read (a rebuild)
 
 
 # Languages whose names readers may type ("Kazakh", "qazax", "казахский"): the portal's five
@@ -167,7 +168,13 @@ class DataPaths:
 
 
 def _json_list(value: str | None) -> list[str]:
-    return json.loads(value) if value else []
+    return list(_json_tuple(value)) if value else []
+
+
+@lru_cache(maxsize=65_536)
+def _json_tuple(value: str) -> tuple[str, ...]:
+    """Names and subject lists repeat across records: each distinct one is decoded once."""
+    return tuple(json.loads(value))
 
 
 # Libraries, districts and donors are read on every page; a process keeps them this long, so
@@ -412,34 +419,53 @@ class Catalog:
         self, ids: Iterable[str] | None = None, conn: Connection | None = None
     ) -> Iterator[dict]:
         """Records as the plain dicts the index takes, with their current holdings (read
-        on `conn` if given: inside a snapshot, or the caller's transaction)."""
+        on `conn` if given: inside a snapshot, or the caller's transaction): the given ids,
+        or every record a page at a time (a rebuild of a million records holds one page of
+        rows, and the index starts on the first page while the next is read)."""
         with nullcontext(conn) if conn is not None else self.engine.connect() as conn:
             library_district = dict(
                 conn.execute(select(models.libraries.c.code, models.libraries.c.district)).all()
             )
-            query = select(models.records).order_by(models.records.c.id)
-            id_list = None if ids is None else sorted(set(ids))
-            chunks = (
-                [None]
-                if id_list is None
-                else [id_list[i : i + 500] for i in range(0, len(id_list), 500)]
-            )
-            for chunk in chunks:
-                q = query if chunk is None else query.where(models.records.c.id.in_(chunk))
-                rows = conn.execute(q).mappings().all()
-                held = self._holdings_summary(conn, None if chunk is None else chunk)
+            for rows, held in self._record_pages(conn, ids):
                 for row in rows:
                     yield index_document(
                         Record.from_row(row), held.get(row["id"], {}), library_district
                     )
 
-    def _holdings_summary(self, conn, ids: list[str] | None) -> dict[str, dict]:
+    def _record_pages(self, conn, ids: Iterable[str] | None):
+        """(record rows, their holdings summary) in id order: chunks of the given ids, or
+        pages of every record read by id range."""
+        records = models.records
+        query = select(records).order_by(records.c.id)
+        if ids is not None:
+            id_list = sorted(set(ids))
+            for i in range(0, len(id_list), 500):
+                chunk = id_list[i : i + 500]
+                rows = conn.execute(query.where(records.c.id.in_(chunk))).mappings().all()
+                yield rows, self._holdings_summary(conn, chunk)
+            return
+        last = None
+        while True:
+            page = query.limit(DOCUMENT_PAGE)
+            rows = conn.execute(page if last is None else page.where(records.c.id > last))
+            rows = rows.mappings().all()
+            if not rows:
+                return
+            last = rows[-1]["id"]
+            yield rows, self._holdings_summary(conn, None, (rows[0]["id"], last))
+
+    def _holdings_summary(
+        self, conn, ids: list[str] | None, id_range: tuple[str, str] | None = None
+    ) -> dict[str, dict]:
         h, e = models.holdings, models.holding_events
         q = select(h.c.record_id, h.c.library, h.c.copies, h.c.last_added).where(h.c.copies > 0)
         dq = select(e.c.record_id, e.c.donor).where(e.c.donor.is_not(None)).distinct()
         if ids is not None:
             q = q.where(h.c.record_id.in_(ids))
             dq = dq.where(e.c.record_id.in_(ids))
+        if id_range is not None:
+            q = q.where(h.c.record_id.between(*id_range))
+            dq = dq.where(e.c.record_id.between(*id_range))
         summary: dict[str, dict] = defaultdict(
             lambda: {"libraries": set(), "donors": set(), "last_added": None}
         )

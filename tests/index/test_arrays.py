@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from index import SearchIndex
+from index import SearchIndex, SearchRequest
 from index.arrays import (
+    LENGTH_OF_BYTE,
     ArrayCache,
     read_bytes_column,
     read_lengths,
     read_numeric_column,
     read_postings,
 )
+from index.segment_arrays import MAGIC, MISSING_NUMBER
 
 TEXT_FIELDS = ("title_exact", "title_key", "authors_key", "title_stem", "other_key")
 KEYWORD_FIELDS = ("work", "libraries", "subjects", "language", "isbn", "title_sig", "year")
@@ -103,27 +105,73 @@ def test_columns_match_whooshs_column_readers(changed_demo):
             assert all(isinstance(k, bytes) and k for k in sort_keys)
 
 
-def test_cache_keeps_postings_within_its_byte_budget(demo_catalog):
-    cache = ArrayCache(max_posting_bytes=4096)
-    with demo_catalog.index.searching() as searcher:
-        reader = searcher.leaf_searchers()[0][0].reader()
-        terms = list(reader.lexicon("title_key"))[:200]
-        for btext in terms:
-            ids, _ = cache.postings(reader, "title_key", btext)
-            assert ids.tolist() == whoosh_postings(reader, "title_key", btext)[0]
-        assert 0 < cache._posting_bytes <= 4096
-        assert len(cache._postings) < len(terms)
+def test_the_arrays_file_holds_whooshs_postings_lengths_and_columns(changed_demo):
+    """Every segment's mapped arrays (written with it, or built from Whoosh's files for a
+    segment Whoosh merged) give Whoosh's postings, lengths, columns and facet values."""
+    cache = ArrayCache()
+    with changed_demo.index.searching() as searcher:
+        folder = changed_demo.index.path.resolve()
+        for sub, _ in searcher.leaf_searchers():
+            reader = sub.reader()
+            arrays = cache.segment(reader, folder)
+            for fieldname in TEXT_FIELDS + KEYWORD_FIELDS:
+                mapped = arrays.field(fieldname)
+                if mapped is None:  # a small segment may have no terms in a field
+                    assert not list(reader.lexicon(fieldname))
+                    continue
+                for btext in reader.lexicon(fieldname):
+                    i = mapped.find(btext)
+                    assert mapped.term(i) == btext
+                    ids, weights = mapped.postings(i)
+                    expected_ids, expected_weights = whoosh_postings(reader, fieldname, btext)
+                    assert ids.tolist() == expected_ids
+                    assert weights.tolist() == pytest.approx(expected_weights)
+                    assert mapped.doc_frequency(i) == reader.doc_frequency(fieldname, btext)
+                assert mapped.find(b"no such term") == -1
+            for fieldname in ("title_exact", "title_key", "authors_key", "other_key"):
+                assert (LENGTH_OF_BYTE[arrays.lengths(fieldname)] == read_lengths(reader, fieldname)).all()
+            for name in ("added", "year"):
+                assert arrays.column(name).tolist() == read_numeric_column(reader, name).tolist()
+            years = reader.column_reader("year")
+            numbers = arrays.number("year")
+            for docnum in range(reader.doc_count_all()):
+                stored = reader.stored_fields(docnum).get("year")
+                assert (numbers[docnum] == MISSING_NUMBER) if stored is None else (
+                    numbers[docnum] == stored == years[docnum]
+                )
+
+
+def test_a_damaged_arrays_file_is_written_again(fresh_demo):
+    folder = fresh_demo.index.path.resolve()
+    files = sorted(folder.glob("*.arrays"))
+    assert files
+    files[0].write_bytes(b"\0garbage" * 10)
+    index = SearchIndex(fresh_demo.index.path)
+    assert index.search(SearchRequest(text="Abai")).total > 0
+    assert files[0].read_bytes()[:8] == MAGIC
+    index.close()
+
+
+def test_a_segment_without_an_arrays_file_gets_one(fresh_demo):
+    folder = fresh_demo.index.path.resolve()
+    for path in folder.glob("*.arrays"):
+        path.unlink()
+    index = SearchIndex(fresh_demo.index.path)
+    assert index.search(SearchRequest(text="Abai")).total > 0
+    assert sorted(folder.glob("*.arrays"))
+    index.close()
 
 
 def test_cache_forgets_segments_no_longer_live(changed_demo):
     cache = ArrayCache()
     with changed_demo.index.searching() as searcher:
+        folder = changed_demo.index.path.resolve()
         readers = [sub.reader() for sub, _ in searcher.leaf_searchers()]
         assert len(readers) > 1
         for reader in readers:
-            cache.postings(reader, "language", b"kk")
-            cache.lengths(reader, "title_key")
+            cache.segment(reader, folder)
+            cache.derived(reader, "test", "name", lambda r: 1)
         kept = readers[-1].segment().segment_id()
         cache.keep_only([kept])
-        assert {key[0] for key in cache._postings} == {kept}
+        assert set(cache._segments) == {kept}
         assert {key[0] for key in cache._derived} == {kept}

@@ -4,14 +4,13 @@ several with deletions."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from whoosh import query as wq
 from whoosh import sorting
 
 from index import SearchIndex, facets
 from index.arrays import ArrayCache
-from index.evaluate import Evaluator, top
+from index.evaluate import Evaluator, member, top
 from index.query import ParsedQuery
 from index.searcher import (
     SearchRequest,
@@ -41,10 +40,10 @@ def whoosh_scores(searcher, q, flt=None) -> dict[int, float]:
 
 def ours(ev: Evaluator, q, flt=None) -> dict[int, float]:
     scored = ev.evaluate(q)
-    matched = scored.matched & ev.live()
+    docs = ev.live_docs(scored.docs)
     if flt is not None:
-        matched &= ev.matches(flt)
-    return {int(d): float(scored.scores[d]) for d in np.flatnonzero(matched)}
+        docs = docs[member(docs, ev.matches(flt))]
+    return {int(d): float(s) for d, s in zip(docs, scored.score_of(docs), strict=True)}
 
 
 def assert_same(expected: dict[int, float], found: dict[int, float], label: str) -> None:
@@ -62,7 +61,7 @@ def parsed_queries(searcher, ev):
         yield text, parsed
 
 
-@pytest.mark.parametrize("catalog_fixture", ["demo_catalog", "changed_demo"])
+@pytest.mark.parametrize("catalog_fixture", ["demo_catalog", "changed_demo", "merged_demo"])
 def test_judged_queries_match_and_score_as_in_whoosh(request, catalog_fixture):
     catalog = request.getfixturevalue(catalog_fixture)
     with catalog.index.searching() as searcher:
@@ -76,15 +75,22 @@ def test_judged_queries_match_and_score_as_in_whoosh(request, catalog_fixture):
         assert compared == 2 * len(QUERIES) >= 400
 
 
-def test_filters_match_as_in_whoosh(changed_demo):
+@pytest.mark.parametrize("catalog_fixture", ["changed_demo", "merged_demo"])
+def test_filters_match_as_in_whoosh(request, catalog_fixture):
+    catalog = request.getfixturevalue(catalog_fixture)
     requests = [
         SearchRequest(filters={"library": ["SHU"]}),
         SearchRequest(filters={"language": ["kk", "ru"], "library": ["LAC", "SHU"]}),
         SearchRequest(filters={"year": ["1983"]}),
         SearchRequest(year_from=1990, year_to=2010),
+        SearchRequest(year_from=1990),
+        SearchRequest(year_to=1969),
+        SearchRequest(year_from=0, year_to=9873),
+        SearchRequest(year_from=2010, year_to=1990),
+        SearchRequest(year_from=-(2**31), year_to=2**31 - 1),
         SearchRequest(filters={"subject": ["poetry"]}, year_from=2000),
     ]
-    with changed_demo.index.searching() as searcher:
+    with catalog.index.searching() as searcher:
         ev = Evaluator(searcher, ArrayCache())
         for req in requests:
             flt = filter_query(req)
@@ -114,13 +120,12 @@ def test_top_orders_by_score_then_document_number_like_whoosh(changed_demo):
         for text in ("Abay", "kitab", "Qazaq adebieti", "şeirler", "Чехов", "roman"):
             q = ParsedQuery.parse(text).to_query()
             scored = ev.evaluate(q)
-            matched = scored.matched & ev.live()
+            matched = ev.live_docs(scored.docs)
             for limit in (1, 5, 30, None):
                 hits = searcher.search(q, limit=limit)
                 expected = [(round(h.score, 9), h.docnum) for h in hits]
-                found = [
-                    (round(scored.scores[d], 9), int(d)) for d in top(scored.scores, matched, limit)
-                ]
+                chosen = top(scored, matched, limit)
+                found = [(round(s, 9), int(d)) for d, s in zip(chosen, scored.score_of(chosen), strict=True)]
                 assert sorted(found, key=lambda s: (-s[0], s[1])) == sorted(
                     expected, key=lambda s: (-s[0], s[1])
                 ), (text, limit)
@@ -134,8 +139,9 @@ def test_top_orders_by_score_then_document_number_like_whoosh(changed_demo):
         ("added", sorting.FieldFacet("added", reverse=True)),
     ],
 )
-def test_sorted_orders_match_whoosh(changed_demo, column, facet):
-    with changed_demo.index.searching() as searcher:
+@pytest.mark.parametrize("catalog_fixture", ["changed_demo", "merged_demo"])
+def test_sorted_orders_match_whoosh(request, catalog_fixture, column, facet):
+    with request.getfixturevalue(catalog_fixture).index.searching() as searcher:
         ev = Evaluator(searcher, ArrayCache())
         for q in (wq.Every(), ParsedQuery.parse("kitab").to_query()):
             matched = ev.matches(q)
@@ -150,22 +156,25 @@ def test_sorted_orders_match_whoosh(changed_demo, column, facet):
                 )
 
 
-def test_facet_counts_equal_whooshs_count_of_each_value(changed_demo):
-    with changed_demo.index.searching() as searcher:
+@pytest.mark.parametrize("catalog_fixture", ["changed_demo", "merged_demo"])
+def test_facet_counts_equal_whooshs_count_of_each_value(request, catalog_fixture):
+    catalog = request.getfixturevalue(catalog_fixture)
+    with catalog.index.searching() as searcher:
         ev = Evaluator(searcher, ArrayCache())
-        q = ParsedQuery.parse("kitab").to_query()
-        matched = ev.matches(q)
-        counts = facets.count(ev, matched)
-        assert sum(counts["language"].values()) == np.count_nonzero(matched) > 0
-        for name, fieldname in facets.FACET_FIELDS.items():
-            assert counts[name], name
-            fieldobj = searcher.schema[fieldname]
-            for btext in fieldobj.sortable_terms(searcher.reader(), fieldname):
-                value = fieldobj.from_bytes(btext)
-                expected = sum(
-                    1 for _ in searcher.docs_for_query(wq.And([q, wq.Term(fieldname, value)]))
-                )
-                assert counts[name].get(str(value), 0) == expected, (name, value)
+        # A few matches (counted directly) and nearly all (counted as the rest's complement).
+        for q in (ParsedQuery.parse("kitab").to_query(), wq.Every()):
+            matched = ev.matches(q)
+            counts = facets.count(ev, matched)
+            assert sum(counts["language"].values()) == len(matched) > 0
+            for name, fieldname in facets.FACET_FIELDS.items():
+                assert counts[name], name
+                fieldobj = searcher.schema[fieldname]
+                for btext in fieldobj.sortable_terms(searcher.reader(), fieldname):
+                    value = fieldobj.from_bytes(btext)
+                    expected = sum(
+                        1 for _ in searcher.docs_for_query(wq.And([q, wq.Term(fieldname, value)]))
+                    )
+                    assert counts[name].get(str(value), 0) == expected, (name, value)
 
 
 @pytest.mark.parametrize("prefix", ["a", "ab", "kaz", "ş", "q"])
@@ -176,9 +185,9 @@ def test_prefix_matches_the_records_whooshs_prefix_query_matches(changed_demo, p
             q = wq.Prefix(fieldname, prefix, boost=2.0)
             expected = set(searcher.docs_for_query(q))
             scored = ev.evaluate(q)
-            found = set(np.flatnonzero(scored.matched & ev.live()).tolist())
+            found = set(ev.live_docs(scored.docs).tolist())
             assert found == expected
-            assert set(scored.scores[scored.matched].tolist()) <= {2.0}
+            assert set(scored.values.tolist()) <= {2.0}
 
 
 def test_a_prefix_with_very_many_completions_keeps_the_most_frequent(empty_catalog, monkeypatch):
@@ -188,7 +197,7 @@ def test_a_prefix_with_very_many_completions_keeps_the_most_frequent(empty_catal
     with SearchIndex(empty_catalog.index.path).searching() as searcher:
         ev = Evaluator(searcher, ArrayCache())
         scored = ev.evaluate(wq.Prefix("title_key", "ki"))
-        found = {searcher.stored_fields(int(d))["title"] for d in np.flatnonzero(scored.matched)}
+        found = {searcher.stored_fields(int(d))["title"] for d in scored.docs}
         assert found == {"Kitab", "Kimya"}
 
 

@@ -134,3 +134,18 @@ def test_a_damaged_table_of_contents_leaves_no_file_open(tmp_path):
             whoosh_index.open_dir(str(tmp_path))
         gc.collect()
     assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+
+
+def test_small_updates_merged_by_whoosh_keep_arrays_for_every_segment(merged_demo):
+    """Small commits pile up segments until Whoosh merges them into one it writes itself;
+    that segment gets its arrays file at the commit (tests/index/test_evaluate.py checks
+    its searches against Whoosh's)."""
+    from index.segment_arrays import arrays_path
+
+    with merged_demo.index.searching() as searcher:
+        segments = [sub.reader().segment() for sub, _ in searcher.leaf_searchers()]
+    folder = merged_demo.index.path.resolve()
+    assert any(s.is_compound() for s in segments)  # a segment Whoosh merged
+    assert all(arrays_path(folder, s.segment_id()).exists() for s in segments)
+    found = merged_demo.index.search(SearchRequest(text="", filters={"library": ["SHU"]}))
+    assert found.total == sum("SHU" in r["libraries"] for r in merged_demo.expected_records)
