@@ -177,8 +177,10 @@ def _segment_first(arrays, column, descending, inside, size, limit) -> np.ndarra
     the last of them may come too): read off the front of the stored order when many
     documents match, else chosen among the matches."""
     order = arrays.order(column)
-    if order is not None and len(inside) * DENSE_ORDER >= size and (
-        column.startswith("sort_title_") or descending
+    if (
+        order is not None
+        and len(inside) * DENSE_ORDER >= size
+        and (column.startswith("sort_title_") or descending)
     ):
         flags = np.zeros(size, dtype=bool)
         flags[inside] = True

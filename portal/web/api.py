@@ -63,6 +63,8 @@ def api_search(request: Request) -> JSONResponse:
                 for facet, values in presenter.facets(result, request.query_params, base)
             },
             "suggestion": result.suggestion,
+            "relaxed": result.relaxed,
+            "partial": result.partial,
         }
     )
 

@@ -161,6 +161,15 @@ COMPONENTS = {
                 },
             },
             "suggestion": {**NULLABLE_STRING, "description": "did you mean"},
+            "relaxed": {
+                "type": "boolean",
+                "description": "no record had every word; records with some words are shown",
+            },
+            "partial": {
+                "type": "boolean",
+                "description": "the search reached its work budget: the best matches found "
+                "before it stopped are shown, and the total may be low",
+            },
         },
     },
     "SuggestResponse": {

@@ -129,15 +129,19 @@ def test_the_arrays_file_holds_whooshs_postings_lengths_and_columns(changed_demo
                     assert mapped.doc_frequency(i) == reader.doc_frequency(fieldname, btext)
                 assert mapped.find(b"no such term") == -1
             for fieldname in ("title_exact", "title_key", "authors_key", "other_key"):
-                assert (LENGTH_OF_BYTE[arrays.lengths(fieldname)] == read_lengths(reader, fieldname)).all()
+                assert (
+                    LENGTH_OF_BYTE[arrays.lengths(fieldname)] == read_lengths(reader, fieldname)
+                ).all()
             for name in ("added", "year"):
                 assert arrays.column(name).tolist() == read_numeric_column(reader, name).tolist()
             years = reader.column_reader("year")
             numbers = arrays.number("year")
             for docnum in range(reader.doc_count_all()):
                 stored = reader.stored_fields(docnum).get("year")
-                assert (numbers[docnum] == MISSING_NUMBER) if stored is None else (
-                    numbers[docnum] == stored == years[docnum]
+                assert (
+                    (numbers[docnum] == MISSING_NUMBER)
+                    if stored is None
+                    else (numbers[docnum] == stored == years[docnum])
                 )
 
 

@@ -125,7 +125,10 @@ def test_top_orders_by_score_then_document_number_like_whoosh(changed_demo):
                 hits = searcher.search(q, limit=limit)
                 expected = [(round(h.score, 9), h.docnum) for h in hits]
                 chosen = top(scored, matched, limit)
-                found = [(round(s, 9), int(d)) for d, s in zip(chosen, scored.score_of(chosen), strict=True)]
+                found = [
+                    (round(s, 9), int(d))
+                    for d, s in zip(chosen, scored.score_of(chosen), strict=True)
+                ]
                 assert sorted(found, key=lambda s: (-s[0], s[1])) == sorted(
                     expected, key=lambda s: (-s[0], s[1])
                 ), (text, limit)

@@ -685,3 +685,19 @@ def test_one_client_runs_only_a_few_searches_at_once():
     assert refused == 429
     assert other == 200 and hog == [200] * SEARCHES_PER_CLIENT
     assert not limited.running  # every slot given back
+
+
+def test_a_search_cut_by_its_work_budget_says_so(fresh_demo, monkeypatch):
+    from index import searcher
+    from index.evaluate import Budget
+
+    text = "Abai zholy roman Qazaq adebieti kitab şeirlər Chekhov Prens Vurğun poema tarix"
+    client = TestClient(create_app(catalog=fresh_demo))
+    whole = client.get("/api/v1/search", params={"q": text}).json()
+    assert whole["partial"] is False
+    monkeypatch.setattr(searcher, "Budget", lambda: Budget(terms=10, postings=200, words=100))
+    fresh_demo.index.clear_result_cache()
+    cut = client.get("/api/v1/search", params={"q": text}).json()
+    assert cut["partial"] is True and cut["total"] < whole["total"]
+    page = client.get("/en/search", params={"q": text})
+    assert page.status_code == 200 and "matches too much to finish" in page.text
