@@ -131,6 +131,44 @@ class Recorder:
             self.events.append((time.perf_counter() - self.started, what))
 
 
+KIND_MIXES = {
+    "mixed": ["search page", "search page", "search api", "record page", "library page"],
+    "api": ["search api"],
+    "pages": ["search page", "record page", "library page"],
+}
+
+
+class DistinctQueries:
+    """Every search request of the run a query string no earlier request used (drawn from
+    benchmarks/queries.py's mixed set), so that no result cache answers: the cold cost."""
+
+    def __init__(self, rows: list[dict[str, str]], count: int):
+        from benchmarks.queries import query_set
+
+        self.lock = threading.Lock()
+        self.queries = [_params(request) for _, request in query_set(rows, count)]
+        self.next = 0
+
+    def take(self) -> str:
+        with self.lock:
+            query = self.queries[self.next % len(self.queries)]
+            self.next += 1
+            return query
+
+
+def _params(request) -> str:
+    pairs = [("q", request.text)]
+    pairs += [(name, value) for name, values in request.filters.items() for value in values]
+    for name in ("year_from", "year_to"):
+        if getattr(request, name) is not None:
+            pairs.append((name, str(getattr(request, name))))
+    if request.sort != "relevance":
+        pairs.append(("sort", request.sort))
+    if request.page != 1:
+        pairs.append(("page", str(request.page)))
+    return urllib.parse.urlencode(pairs)
+
+
 def reader(
     port: int,
     stop: threading.Event,
@@ -138,6 +176,8 @@ def reader(
     recorder: Recorder,
     record_ids: list[str],
     seed: int,
+    kinds: list[str] = KIND_MIXES["mixed"],
+    distinct: DistinctQueries | None = None,
 ) -> None:
     rng = random.Random(seed)
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -147,13 +187,12 @@ def reader(
                 return
             budget[0] -= 1
         lang = rng.choice(LANGS)
-        kind = rng.choice(
-            ["search page", "search page", "search api", "record page", "library page"]
-        )
+        kind = rng.choice(kinds)
+        query = distinct.take() if distinct else f"q={urllib.parse.quote(rng.choice(QUERIES))}"
         if kind == "search page":
-            url = f"/{lang}/search?q={urllib.parse.quote(rng.choice(QUERIES))}"
+            url = f"/{lang}/search?{query}"
         elif kind == "search api":
-            url = f"/api/v1/search?q={urllib.parse.quote(rng.choice(QUERIES))}&ui_lang={lang}"
+            url = f"/api/v1/search?{query}&ui_lang={lang}"
         elif kind == "record page":
             url = f"/{lang}/records/{rng.choice(record_ids)}"
         else:
@@ -258,6 +297,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--librarian", action="store_true")
     parser.add_argument(
+        "--only", choices=sorted(KIND_MIXES), default="mixed", help="which requests readers send"
+    )
+    parser.add_argument(
+        "--distinct",
+        action="store_true",
+        help="every search a query no earlier request used (synthetic catalogs only)",
+    )
+    parser.add_argument(
         "--copy-of",
         type=Path,
         default=None,
@@ -269,8 +316,10 @@ def main() -> None:
         data_dir = Path(tmp) / "data"
         if args.copy_of:
             shutil.copytree(args.copy_of, data_dir, symlinks=True)
-        elif args.records:
-            data, _rows = synthetic_csv(args.records)
+        rows: list[dict[str, str]] = []
+        if args.records and not args.copy_of or args.distinct:
+            data, rows = synthetic_csv(args.records or 55_482)
+        if args.records and not args.copy_of:
             (Path(tmp) / "synthetic.csv").write_bytes(data)
             portal(data_dir, "import", str(Path(tmp) / "synthetic.csv"))
         server, port = start_server(data_dir, args.workers)
@@ -280,8 +329,13 @@ def main() -> None:
             record_ids = [r["id"] for r in json.loads(connection.getresponse().read())["results"]]
             recorder, stop = Recorder(), threading.Event()
             budget = [args.max_requests]
+            distinct = DistinctQueries(rows, 50_000) if args.distinct else None
             threads = [
-                threading.Thread(target=reader, args=(port, stop, budget, recorder, record_ids, n))
+                threading.Thread(
+                    target=reader,
+                    args=(port, stop, budget, recorder, record_ids, n),
+                    kwargs={"kinds": KIND_MIXES[args.only], "distinct": distinct},
+                )
                 for n in range(args.clients)
             ]
             extra: dict = {}
@@ -306,6 +360,7 @@ def main() -> None:
     catalog = f"{args.records} synthetic records" if args.records else "demo catalog"
     if args.copy_of:
         catalog = f"copy of {args.copy_of}"
+    catalog += f", {args.only} requests" + (", every search distinct" if args.distinct else "")
     print(
         f"{catalog}, {args.clients} clients, {args.workers} worker(s), {elapsed:.0f} s: "
         f"{total} requests, {total / elapsed:.1f} requests/s, {errors} errors"

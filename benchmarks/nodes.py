@@ -20,6 +20,7 @@ visibility in every node's search.
 from __future__ import annotations
 
 import argparse
+import http.client
 import http.cookiejar
 import json
 import os
@@ -264,7 +265,7 @@ def readers(nodes: list[Node], clients: int, stop: threading.Event) -> tuple[Rea
                     timeout=30,
                     client=f"10.1.0.{n + 1}",
                 )
-            except OSError as error:
+            except (OSError, http.client.HTTPException) as error:  # a node killed mid-answer
                 code, body = 0, str(error).encode()
             spent = time.monotonic() - started
             with lock:

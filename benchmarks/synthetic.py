@@ -22,6 +22,7 @@ from index.analysis import words
 from portal.catalog.csvformat import COLUMNS, detect_script, split_list
 from portal.catalog.imports import _subject_key
 from portal.catalog.reference import _rows
+from portal.catalog.works import authority
 from portal.demo import demo_files
 
 LIBRARIES = ["ANL", "SHU", "LAC", "KEL", "AGD", "FUZ", "JAB", "ZAN", "GUB", "KHO", "KHV"]
@@ -105,6 +106,8 @@ def as_record(row: dict[str, str]) -> dict:
     it (tests/index/test_synthetic.py holds the two equal). Only what the synthetic rows
     use is handled: one row per record, a known library and donor, no ISBN."""
     title = " ".join(row["title"].split())
+    authors = list(split_list(row["authors"]))
+    work = row["work"].strip().lower() or row["record_id"]
     library = row["library"]
     donor = _donor_codes().get(" ".join(row["donor"].split()).casefold())
     return {
@@ -112,14 +115,15 @@ def as_record(row: dict[str, str]) -> dict:
         "title": title,
         "language": row["language"],
         "script": detect_script(title),
-        "authors": list(split_list(row["authors"])),
+        "authors": authors,
         "translators": list(split_list(row["translators"])),
-        "work": row["work"].strip().lower() or row["record_id"],
+        "work": work,
         "publisher": " ".join(row["publisher"].split()),
         "year": int(row["year"]) if row["year"] else None,
         "isbn13": None,
         "isbn10": None,
         "subjects": [_subject(s) for s in split_list(row["subjects"])],
+        "other_titles": list(authority().other_titles(work, title, authors)),
         "libraries": [library],
         "districts": [_districts()[library]],
         "donors": [donor] if donor else [],

@@ -444,6 +444,37 @@ def turkic_stem(key: str) -> str:
     return key
 
 
+# --- name forms -----------------------------------------------------------------------------
+
+# Surname and patronymic endings, on keys (see `search_keys`): Kazakh -ұлы/-uly/-ulı, Turkish
+# and Azerbaijani -oğlu, Russian -оглы/-ogly, Uzbek -o'g'li, and the Russian-style -ov/-ev
+# (-yev/-iev fold to -ev in keys). One person's name written by readers of four countries
+# meets in one form: Бөкейұлы, Bökeyuly, Bökeyoğlu and Бокеев are all `boke=`.
+_NAME_ENDINGS = ("ogli", "oglu", "ugli", "uli", "ulu", "ov", "ev")
+_FEMININE_ENDINGS = (("ova", "ov"), ("eva", "ev"))  # Məmmədova is a Məmmədov
+NAME_MARK = "="  # keeps a name form apart from any word's key
+MIN_NAME_BASE = 3
+
+
+def name_key(key: str) -> str:
+    """The key of a surname or patronymic without its ending, marked: `bokeiuli`,
+    `bokeioglu` and `bokeev` -> `boke=`; `ahundova` -> `ahund=`. Other keys are returned
+    as they are (a base shorter than MIN_NAME_BASE letters says too little: `lev`)."""
+    for feminine, masculine in _FEMININE_ENDINGS:
+        if key.endswith(feminine):
+            key = key[: -len(feminine)] + masculine
+            break
+    for ending in _NAME_ENDINGS:
+        if key.endswith(ending):
+            base = key[: -len(ending)]
+            if base.endswith("i"):  # the y of Bökey-, Kunanbay- before the ending
+                base = base[:-1]
+            if len(base) >= MIN_NAME_BASE:
+                return base + NAME_MARK
+            return key
+    return key
+
+
 # --- Whoosh filters ------------------------------------------------------------------------
 
 
@@ -521,6 +552,15 @@ class SnowballFilter(Filter):
             yield t
 
 
+class NameFormFilter(Filter):
+    """Surname and patronymic endings folded to one form (see `name_key`)."""
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        for t in tokens:
+            t.text = name_key(t.text)
+            yield t
+
+
 class MinLengthFilter(Filter):
     """Drop empty tokens left after folding (a lone apostrophe, a soft sign)."""
 
@@ -553,6 +593,11 @@ def exact_analyzer():
 def key_analyzer(language: str | None = None):
     """Cross-script, mark-insensitive keys (see `search_keys`)."""
     return _base() | SearchKeyFilter(language) | MinLengthFilter()
+
+
+def name_analyzer():
+    """Keys of people's names, their surname and patronymic endings folded."""
+    return _base() | SearchKeyFilter() | NameFormFilter() | MinLengthFilter()
 
 
 SNOWBALL_LANGUAGES = {"ru": "russian", "tr": "turkish", "en": "english"}

@@ -15,6 +15,7 @@ from whoosh import query as wq
 
 from index.analysis import (
     analyze,
+    name_key,
     search_keys,
     stem_analyzer,
     strip_apostrophe_suffix,
@@ -22,6 +23,7 @@ from index.analysis import (
     unify_letters,
     words,
 )
+from index.function_words import FUNCTION_WORDS
 from index.schema import STEM_LANGUAGES, title_signature
 from index.spelling import Lexicon
 from index.vocabulary import Vocabulary
@@ -35,18 +37,28 @@ W_EXACT_TITLE = 4.0
 W_EXACT_AUTHOR = 4.0
 W_KEY_TITLE = 2.0
 W_KEY_AUTHOR = 2.5
+W_NAME_FORM = 2.0
+W_OTHER_TITLE = (
+    2.0  # a title of the work in another language  # another form of the surname or patronymic
+)
 W_SUBJECT = 1.0
 W_OTHER = 0.3
 W_STEM = 1.0
 W_TYPO = 0.4
 W_TITLE_SIGNATURE = 10.0
 W_ISBN = 50.0
+W_YEAR = 1000.0  # a year typed with a title: above any text score, so that year's editions lead
 
 TYPO_FIELDS = ("title_key", "authors_key")
 # Keys and stems of "book", "книга", "kitab", "kitap", "кітап", "kitob": words that say
 # nothing about which book is wanted.
 GENERIC_WORD_FORMS = frozenset({"book", "bok", "knig", "kniga", "kitab", "kitap", "kitob"})
 MAX_TYPO_TERMS = 24
+# A name takes at most this many letters of Turkic endings (`Elçinin` -> `elc`, `Vurğunun`
+# -> `vurgun`); a stem that lost more is not a name's: `механика` and `Mehdi` both strip
+# to `meh`.
+MAX_NAME_ENDING = 4
+YEARS_TYPED = range(1400, 2101)  # a number in this range, typed with words, is a year
 
 _STEMMERS = {lang: stem_analyzer(lang) for lang in STEM_LANGUAGES}
 
@@ -93,8 +105,24 @@ class QueryWord:
             ]
         return word
 
+    def name_keys(self) -> list[str]:
+        """The word's keys with a surname or patronymic ending folded, where that changes
+        them: `Bökeyoğlu` -> `boke=`, which `Бөкейұлы` is indexed under too."""
+        return [n for n in dict.fromkeys(name_key(k) for k in self.keys) if n not in self.keys]
+
     def is_generic(self) -> bool:
         return bool((set(self.keys) | self.all_stems()) & GENERIC_WORD_FORMS)
+
+    def is_function_word(self) -> bool:
+        return self.exact in FUNCTION_WORDS
+
+    def is_initial(self) -> bool:
+        """A single letter (`M.` in `Auezov M.`): an initial, never a word to require."""
+        return len(self.exact) == 1 and self.exact.isalpha()
+
+    def year(self) -> int | None:
+        """The year this word is, if it is one (`1971` in `Dəli Kür 1971`)."""
+        return int(self.exact) if self.exact.isdigit() and int(self.exact) in YEARS_TYPED else None
 
     def all_stems(self) -> set[str]:
         return {s for values in self.stems.values() for s in values}
@@ -109,12 +137,15 @@ class QueryWord:
                 wq.Term("title_key", key, boost=W_KEY_TITLE),
                 wq.Term("authors_key", key, boost=W_KEY_AUTHOR),
                 wq.Term("other_key", key, boost=W_OTHER),
+                wq.Term("alt_title_key", key, boost=W_OTHER_TITLE),
             ]
+        clauses += [wq.Term("authors_name", k, boost=W_NAME_FORM) for k in self.name_keys()]
         clauses += [wq.Term("title_stem", s, boost=W_STEM) for s in sorted(self.all_stems())]
         for fieldname, value in self.facet_terms:
             clauses.append(wq.Term(fieldname, value, boost=W_SUBJECT))
         for stem in self.stems.get("turkic", ()):
-            clauses.append(wq.Term("authors_stem", stem, boost=W_STEM))
+            if len(self.keys[0]) - len(stem) <= MAX_NAME_ENDING:
+                clauses.append(wq.Term("authors_stem", stem, boost=W_STEM))
         if fuzzy:
             for fieldname, terms in self.typo_terms.items():
                 clauses += [wq.Term(fieldname, t, boost=W_TYPO) for t in terms]
@@ -129,6 +160,8 @@ class QueryWord:
         # add hundreds of matches (and clauses) that rank below the exact ones anyway.
         if any((f, k) in lexicon for f in TYPO_FIELDS for k in self.keys):
             return
+        if any(("authors_name", k) in lexicon for k in self.name_keys()):
+            return  # another form of a name the index has
         key = self.keys[0]
         for fieldname in TYPO_FIELDS:
             found = lexicon.within(fieldname, key, self.typos, same_initial=True)
@@ -136,6 +169,11 @@ class QueryWord:
                 found.pop(known, None)
             closest = sorted(found, key=lambda t: (found[t], t))
             self.typo_terms[fieldname] = closest[:MAX_TYPO_TERMS]
+        names = self.name_keys()
+        if names:  # `Baytursunoğlu` is one letter from `Байтұрсынұлы` once both lose -ұлы
+            found = lexicon.within("authors_name", names[0], self.typos, same_initial=True)
+            closest = sorted(found, key=lambda t: (found[t], t))
+            self.typo_terms["authors_name"] = closest[:MAX_TYPO_TERMS]
 
     def prefix_query(self) -> wq.Query:
         """The word as the start of a title or author word (autocomplete).
@@ -180,21 +218,33 @@ class ParsedQuery:
         return not self.words and not self.isbn13
 
     def to_query(self, require_all: bool = True) -> wq.Query:
-        """All words must match (or, relaxed, any word); a full title or ISBN adds a bonus.
+        """All content words must match (or, relaxed, any content word); a full title or
+        ISBN adds a bonus.
 
-        Generic words ("book", "книги", "kitablar") only add to the score: a reader asking
-        for "детские книги" wants children's books, whose titles need not say "book".
+        The other words only add to the score: generic words ("детские книги" wants
+        children's books, whose titles need not say "book"), function words ("and", "və",
+        "және"), initials (`Auezov M.`) and a year typed with words (`Dəli Kür 1971`,
+        which also ranks the edition of that year first). A query of nothing but such
+        words requires them as typed, except that function words alone find nothing.
         """
         clauses: list[wq.Query] = []
         if self.words:
-            required = [w for w in self.words if not w.is_generic()] or self.words
-            optional = [w.to_query() for w in self.words if w not in required]
-            word_queries = [w.to_query() for w in required]
-            combined = wq.And(word_queries) if require_all else wq.Or(word_queries)
-            if optional:
-                combined = wq.AndMaybe(combined, wq.Or(optional))
-            clauses.append(combined)
-            signature = title_signature(self.text)
+            content = self.content_words()
+            if not content and not all(w.is_function_word() for w in self.words):
+                content = self.words  # "книги", "M.": required as typed ("the and": nothing)
+            if content:
+                optional = [w.to_query() for w in self.words if w not in content]
+                optional += [
+                    wq.NumericRange("year", y, y, boost=W_YEAR)
+                    for y in sorted({w.year() for w in self.words if w not in content} - {None})
+                ]
+                word_queries = [w.to_query() for w in content]
+                combined = wq.And(word_queries) if require_all else wq.Or(word_queries)
+                if optional:
+                    combined = wq.AndMaybe(combined, wq.Or(optional))
+                clauses.append(combined)
+            years = {w.typed for w in self.words if w not in content and w.year()}
+            signature = title_signature(" ".join(w for w in words(self.text) if w not in years))
             if signature:
                 clauses.append(wq.Term("title_sig", signature, boost=W_TITLE_SIGNATURE))
         if self.isbn13:
@@ -202,6 +252,16 @@ class ParsedQuery:
         if not clauses:
             return wq.NullQuery
         return wq.Or(clauses) if len(clauses) > 1 else clauses[0]
+
+    def content_words(self) -> list[QueryWord]:
+        """The words a record must match: not generic, function words, initials or a
+        year typed with other words."""
+        content = [
+            w for w in self.words if not (w.is_generic() or w.is_function_word() or w.is_initial())
+        ]
+        if any(w.year() is None for w in content):
+            content = [w for w in content if w.year() is None]
+        return content
 
     def prefix_query(self) -> wq.Query:
         """Complete words, the last one as a prefix."""

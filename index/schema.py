@@ -11,7 +11,15 @@ from whoosh import columns
 from whoosh.analysis import SpaceSeparatedTokenizer
 from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
-from index.analysis import analyze, exact_analyzer, fold, key_analyzer, stem_analyzer, words
+from index.analysis import (
+    analyze,
+    exact_analyzer,
+    fold,
+    key_analyzer,
+    name_analyzer,
+    stem_analyzer,
+    words,
+)
 from index.collation import SORT_LOCALES, sort_key
 
 STEM_LANGUAGES = ("ru", "tr", "en", "turkic")
@@ -26,15 +34,16 @@ FACET_FIELDS = {
     "year": "year",
 }
 # Fields whose words typos and "did you mean" are looked up in.
-LEXICON_FIELDS = ("title_exact", "authors_exact", "title_key", "authors_key")
+LEXICON_FIELDS = ("title_exact", "authors_exact", "title_key", "authors_key", "authors_name")
 # Numeric fields filtered by ranges, from a value per document rather than term ranges.
 RANGE_FIELDS = ("year",)
 # One term per document, read per document in searches (ties by record id, editions).
 DOC_TERM_FIELDS = ("id", "work")
 
 # Bump when the schema, the analysis or the files change: an index of another format is
-# rebuilt. 7: segments written from arrays, with their search arrays file.
-INDEX_FORMAT = 7
+# rebuilt. 7: segments written from arrays, with their search arrays file; 8: names keyed
+# with their endings folded, titles in other languages.
+INDEX_FORMAT = 8
 TURKIC_LANGUAGES = {"az", "kk", "tr", "ky", "uz", "tk", "tt", "ba"}
 
 
@@ -64,11 +73,15 @@ def build_schema(sort_locales: Sequence[str] = SORT_LOCALES) -> Schema:
         title_key=TEXT(analyzer=key_analyzer(), phrase=False),
         authors_exact=TEXT(analyzer=exact_analyzer(), spelling=True, phrase=False),
         authors_key=TEXT(analyzer=key_analyzer(), phrase=False),
+        # The same names with surname and patronymic endings folded (-ұлы = -oğlu = -ov).
+        authors_name=TEXT(analyzer=name_analyzer(), phrase=False),
         authors_stem=TEXT(analyzer=stem_analyzer("turkic"), phrase=False),
         # Stems of the title under the stemmers of its language, analyzed here in Python
         # (a field has one analyzer, a record's language picks the stemmers).
         title_stem=TEXT(analyzer=SpaceSeparatedTokenizer(), phrase=False),
         other_key=TEXT(analyzer=key_analyzer(), phrase=False),
+        # The work's titles in other languages (`Doctor Zhivago` for «Доктор Живаго»).
+        alt_title_key=TEXT(analyzer=key_analyzer(), phrase=False),
         **sort_fields,
     )
 
@@ -137,7 +150,7 @@ def to_document(record: dict, sort_locales: Sequence[str] = SORT_LOCALES) -> dic
     """A catalog record dict -> the fields Whoosh stores and indexes.
 
     Expected keys: id, title, language, script, authors, translators, work, publisher, year,
-    isbn13, isbn10, subjects, libraries, districts, donors, added (int days).
+    isbn13, isbn10, subjects, other_titles, libraries, districts, donors, added (int days).
     Missing optional keys are fine.
     """
     language = record.get("language") or ""
@@ -164,9 +177,13 @@ def to_document(record: dict, sort_locales: Sequence[str] = SORT_LOCALES) -> dic
         "title_key": key_text(title, language, script),
         "authors_exact": people_text,
         "authors_key": key_text(people_text, language, script),
+        "authors_name": key_text(people_text, language, script),
         "authors_stem": key_text(people_text, language, script),
         "other_key": " ; ".join(v for v in (record.get("publisher") or "", *subjects) if v),
     }
+    other_titles = list(record.get("other_titles") or [])
+    if other_titles:
+        doc["alt_title_key"] = " ; ".join(other_titles)  # in their own languages
     year = indexable_year(record.get("year"))
     if year is not None:
         doc["year"] = year

@@ -11,12 +11,13 @@ import numpy as np
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from index import facets
+from index import facets, layouts
+from index.analysis import search_keys, turkic_lower, words
 from index.arrays import LENGTH_OF_BYTE, ArrayCache
 from index.evaluate import Budget, Evaluator, member, top
 from index.facets import FACET_FIELDS
 from index.highlight import Segment, highlight
-from index.query import ParsedQuery, QueryWord
+from index.query import TYPO_FIELDS, ParsedQuery, QueryWord
 from index.spelling import Lexicon
 from index.vocabulary import Vocabulary
 
@@ -42,6 +43,7 @@ class SearchRequest:
     page: int = 1
     per_page: int = 20
     facets: bool = True
+    as_typed: bool = False  # never read the text as typed on another keyboard layout
 
 
 @dataclass
@@ -76,6 +78,10 @@ class SearchResult:
     suggestion: str | None = None
     relaxed: bool = False  # no record had every word; records with some words are shown
     partial: bool = False  # the query reached its work budget: what was found so far
+    # The text as typed when it was read as typed on another keyboard layout (`text` is
+    # then what was searched: `Ujujkm` -> `Гоголь`), and that layout's pair.
+    typed: str | None = None
+    layouts: tuple[str, str] | None = None  # (typed on, meant)
 
 
 @dataclass
@@ -341,8 +347,20 @@ def search(
     for word in parsed.words:
         word.expand_typos(lexicon)
     ranked, total, page, per_page, matched = _run(ev, request, parsed, True)
+    retyping = None
+    if not total and not request.as_typed and not ev.budget.exhausted:
+        retyping = layouts.choose(parsed.text, lambda w: _known(lexicon, w), words)
+        if retyping is not None:
+            retyped = ParsedQuery.parse(retyping.text, vocabularies)
+            for word in retyped.words:
+                word.expand_typos(lexicon)
+            found = _run(ev, request, retyped, True)
+            if found[1]:
+                parsed, (ranked, total, page, per_page, matched) = retyped, found
+            else:
+                retyping = None
     relaxed = False
-    if not parsed.empty and not total and len(parsed.words) > 1 and not ev.budget.exhausted:
+    if not total and len(parsed.content_words()) > 1 and not ev.budget.exhausted:
         ranked, total, page, per_page, matched = _run(ev, request, parsed, False)
         relaxed = total > 0
     start = (page - 1) * per_page
@@ -380,7 +398,15 @@ def search(
         suggestion=suggestion,
         relaxed=relaxed,
         partial=ev.budget.exhausted,
+        typed=request.text if retyping else None,
+        layouts=(retyping.typed_on, retyping.meant) if retyping else None,
     )
+
+
+def _known(lexicon: Lexicon, word: str) -> bool:
+    """Whether the index has the word in a title or a name (as any of its keys)."""
+    keys = search_keys(turkic_lower(word), query=True)
+    return any((fieldname, key) in lexicon for fieldname in TYPO_FIELDS for key in keys)
 
 
 def warm(searcher: Searcher, arrays: ArrayCache) -> None:

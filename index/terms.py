@@ -45,6 +45,7 @@ def _per_token(item) -> bool:
             ours.TurkicSuffixFilter,
             ours.SnowballFilter,
             ours.MinLengthFilter,
+            ours.NameFormFilter,
         ),
     )
 

@@ -15,7 +15,8 @@ from functools import cache
 
 from babel import Locale, UnknownLocaleError
 
-from index.analysis import analyze, key_analyzer, stem_analyzer
+from index.analysis import analyze, key_analyzer, stem_analyzer, turkic_lower, unify_letters, words
+from index.function_words import FUNCTION_WORDS
 
 UI_LANGUAGES = ("az", "kk", "tr", "ru", "en")
 STEMMERS = ("ru", "tr", "en", "turkic")
@@ -27,7 +28,8 @@ def _analyzers():
 
 
 def word_forms(text: str) -> list[set[str]]:
-    """For each word of a text: every key and stem it is matched by."""
+    """For each word of a text but its function words: every key and stem it is matched by."""
+    text = " ".join(w for w in words(text) if unify_letters(turkic_lower(w)) not in FUNCTION_WORDS)
     groups: list[set[str]] = []
     for analyzer in _analyzers():
         for position, forms in enumerate(analyze(analyzer, text)):

@@ -10,7 +10,7 @@ CATEGORY_SUCCESS_AT_5 = 0.85
 
 def test_there_are_enough_judged_queries():
     judged = load_queries()
-    assert len(judged) >= 200
+    assert len(judged) >= 400
     categories = {item.category for item in judged}
     assert {
         "exact",
@@ -24,7 +24,23 @@ def test_there_are_enough_judged_queries():
         "typos",
         "isbn",
         "subjects",
+        # what readers really type (queries_c.jsonl)
+        "layout",
+        "other_language_titles",
+        "name_forms",
+        "topics",
+        "junk",
     } <= categories
+    counts = {c: sum(item.category == c for item in judged) for c in categories}
+    assert min(counts[c] for c in ("layout", "other_language_titles", "name_forms", "topics")) >= 26
+    assert counts["junk"] >= 20
+
+
+def test_junk_queries_find_nothing(demo_catalog):
+    rank = engine_ranker(demo_catalog)
+    for item in load_queries():
+        if item.category == "junk":
+            assert rank(item.query) == [], item.query
 
 
 def test_judged_ids_exist(demo_catalog):

@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date
@@ -28,7 +28,7 @@ from index import SearchIndex
 from index.store import REBUILD
 from index.vocabulary import Vocabulary, language_labels
 from portal import languages
-from portal.catalog import feed, models
+from portal.catalog import feed, models, works
 from portal.catalog.audit import record_action
 from portal.catalog.csvformat import (
     CatalogFileError,
@@ -48,8 +48,8 @@ from portal.catalog.db import (
 )
 from portal.catalog.imports import ImportReport, apply_import
 from portal.catalog.marc import parse_marc
-from portal.catalog.records import Record, isbn10
-from portal.catalog.reference import LANGUAGES, subjects
+from portal.catalog.records import LIST_FIELDS, Record, isbn10
+from portal.catalog.reference import LANGUAGES, subject_variants, subjects
 
 EPOCH = date(1970, 1, 1)
 log = logging.getLogger("portal.catalog")
@@ -80,7 +80,8 @@ NAMED_LANGUAGES = (
 @cache
 def search_vocabularies() -> tuple[Vocabulary, ...]:
     """Subject headings and language names in every portal language, matched at query time."""
-    headings = {key: list(names.values()) for key, names in subjects().items()}
+    variants = subject_variants()
+    headings = {key: [*names.values(), *variants[key]] for key, names in subjects().items()}
     return (
         Vocabulary("subjects", headings),
         Vocabulary("language", language_labels(NAMED_LANGUAGES, languages.CODES)),
@@ -500,7 +501,7 @@ class Catalog:
             out = {}
             for row in rows.mappings():
                 record = dict(row)
-                for key in ("authors", "translators", "subjects"):
+                for key in LIST_FIELDS:
                     record[key] = _json_list(record[key])
                 out[row["id"]] = record
             return out
@@ -688,6 +689,15 @@ def _csv_row(record, donor: str, dated: str, library: str, copies: int) -> dict[
     }
 
 
+def other_titles(record: Record | Mapping) -> tuple[str, ...]:
+    """The record's other titles and those of its work in the work authority, once each
+    (a Record, or a record as `Catalog.records` gives it)."""
+    if not isinstance(record, Record):
+        record = Record.from_row({**record, **{k: json.dumps(record[k]) for k in LIST_FIELDS}})
+    linked = works.authority().other_titles(record.work, record.title, record.authors)
+    return works.distinct_titles([*record.other_titles, *linked], record.title)
+
+
 def index_document(record: Record, summary: dict, library_district: dict[str, str]) -> dict:
     """A record and its holdings as the plain dict the index takes (see index/schema.py)."""
     libraries = sorted(summary.get("libraries", ()))
@@ -704,6 +714,7 @@ def index_document(record: Record, summary: dict, library_district: dict[str, st
         "isbn13": record.isbn,
         "isbn10": isbn10(record.isbn),
         "subjects": list(record.subjects),
+        "other_titles": list(other_titles(record)),
         "libraries": libraries,
         "districts": sorted({library_district[c] for c in libraries}),
         "donors": sorted(summary.get("donors", ())),

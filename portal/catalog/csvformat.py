@@ -234,6 +234,7 @@ class _RowChecker:
             year=values["year"],
             isbn=values["isbn"],
             subjects=values["subjects"],
+            other_titles=values["other_titles"],
         )
         return DonationRow(
             self.line,

@@ -12,14 +12,16 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from portal.catalog import models
+from index.analysis import fold
+from portal.catalog import models, works
 from portal.catalog.csvformat import DonationRow, ParsedFile
 from portal.catalog.holdings import Event, apply_events
 from portal.catalog.records import Record
-from portal.catalog.reference import LANGUAGES, subjects
+from portal.catalog.reference import LANGUAGES, subject_variants, subjects
 
 
 @dataclass
@@ -29,6 +31,7 @@ class ImportReport:
     records_new: int = 0
     records_updated: int = 0
     records_unchanged: int = 0
+    records_linked: int = 0  # records of the file that are editions of a work the authority knows
     donations_new: int = 0
     donations_corrected: int = 0
     donations_unchanged: int = 0
@@ -44,7 +47,8 @@ class ImportReport:
         return (
             f"{verb} {self.rows} rows from {len(self.files)} file(s): records "
             f"{self.records_new} new, {self.records_updated} updated, "
-            f"{self.records_unchanged} unchanged; donations {self.donations_new} new, "
+            f"{self.records_unchanged} unchanged, {self.records_linked} linked to a known work; "
+            f"donations {self.donations_new} new, "
             f"{self.donations_corrected} corrected, {self.donations_unchanged} unchanged; "
             f"{self.copies_added:+d} copies"
         )
@@ -55,13 +59,22 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:60] or "donor"
 
 
-def _subject_key(subject: str) -> str:
-    """A subject written as any language's heading -> its key; unknown subjects stay as is."""
-    wanted = subject.casefold()
+@cache
+def _subject_keys() -> dict[str, str]:
+    """Every heading and variant of the subject authority, folded -> its key."""
+    found: dict[str, str] = {}
+    variants = subject_variants()
     for key, names in subjects().items():
-        if wanted == key.casefold() or wanted in (n.casefold() for n in names.values()):
-            return key
-    return subject
+        for written in (key, *names.values(), *variants[key]):
+            found.setdefault(fold(written), key)
+    return found
+
+
+def _subject_key(subject: str) -> str:
+    """A subject written as any heading or variant of the subject authority, in any language
+    and script (`Bakı`, `Баку`, `Baku`, `Поэзия`, `şiir`) -> its key; a subject the authority
+    does not know stays as written (still searchable by its words)."""
+    return _subject_keys().get(fold(subject), subject)
 
 
 def _record_values(data: Record) -> dict:
@@ -122,8 +135,11 @@ def _upsert_records(
         for row in conn.execute(query).mappings():
             existing[row["id"]] = row
     new_rows = []
+    known = works.authority()
     for record_id, data in wanted.items():
         values = _record_values(data)
+        if known.link(data.work, data.title, data.authors) is not None:
+            report.records_linked += 1
         current = existing.get(record_id)
         if current is None:
             new_rows.append(

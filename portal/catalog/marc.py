@@ -382,11 +382,13 @@ class _RecordMapper:
         )
         uniform = next(iter(record.get_fields("240", "130")), None)
         work = slugify(_strip_isbd(_first(uniform, "a"))) if uniform else ""
+        other_titles = self._other_titles(record, uniform, title)
         for column, value in (
             ("245", title),
             ("100/700", "; ".join(authors + translators)),
             ("264/260$b", publisher),
             ("650$a", "; ".join(subjects)),
+            ("240/246/765", "; ".join(other_titles)),
         ):
             if len(value) > MAX_FIELD_CHARS:
                 self.fail(column, value, msg("longer than %(n)s characters", n=MAX_FIELD_CHARS))
@@ -420,11 +422,33 @@ class _RecordMapper:
             year=year,
             isbn=isbn,
             subjects=subjects,
+            other_titles=other_titles,
         )
         return [
             DonationRow(self.number, data, donor, donated_on, library, copies)
             for library, copies in holdings.items()
         ]
+
+    def _other_titles(self, record: Record, uniform, title: str) -> tuple[str, ...]:
+        """The uniform title (240/130 $a), varying forms (246 $a $b) and the original's
+        title (765 $t), each once, the record's own title left out."""
+        found = []
+        if uniform:
+            text = _strip_isbd(_first(_original(record, uniform), "a"))
+            if slugify(text) != text:  # a title, not a work key as this portal's export writes
+                found.append(text)
+        for f in record.get_fields("246"):
+            f = _original(record, f)
+            found.append(_clean(" ".join(_strip_isbd(v) for v in f.get_subfields("a", "b"))))
+        for f in record.get_fields("765"):
+            found.append(_strip_isbd(_first(_original(record, f), "t")))
+        seen = {title.casefold()}
+        kept = []
+        for text in (_clean(t) for t in found):
+            if text and text.casefold() not in seen:
+                seen.add(text.casefold())
+                kept.append(text)
+        return tuple(kept)
 
     def _title(self, record: Record) -> str:
         field = next(iter(record.get_fields("245")), None)

@@ -10,6 +10,7 @@ Mapping (each field as portal/catalog/marc.py reads it back):
     041 0_    $a language (MARC code)          100 0_  first author ($e author, $4 aut)
     240 10    $a work key (left out when it is the record id, the importer's default)
     245       $a title                         264 _1  $b publisher $c year
+    246 1_    $a each other title
     650 _4    $a subject heading (English)     700 0_  other authors; translators ($4 trl)
     541 __    one per donation: $a donor, $d date (YYYYMMDD), $n copies, $5 library code
     852 __    one per library holding copies: $a library name, $b library code, $9 copies
@@ -98,6 +99,8 @@ def marc_record(
     if record.get("work") and record["work"] != record["id"].lower():
         out.add_field(_field("240", "10", "a", record["work"]))
     out.add_field(_field("245", ("1" if authors else "0") + "0", "a", record["title"]))
+    for other in record.get("other_titles") or []:
+        out.add_field(_field("246", "1 ", "a", other))
     imprint = []
     if record.get("publisher"):
         imprint += ["b", record["publisher"]]

@@ -108,6 +108,7 @@ records = Table(
     Column("year", Integer),
     Column("isbn", String(13)),  # normalized ISBN-13, digits only
     Column("subjects", Text, nullable=False, default="[]"),  # JSON list of subject keys
+    Column("other_titles", Text, nullable=False, default="[]"),  # JSON list
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("version", Integer, nullable=False, default=1),

@@ -44,7 +44,11 @@ FIELDS: tuple[RecordField, ...] = (
     RecordField("year", "year", msg("Year"), marc="264/260 $c, 008/07-10"),
     RecordField("isbn", "isbn", msg("ISBN"), marc="020 $a"),
     RecordField("subjects", "list", msg("Subjects"), marc="650 $a"),
+    # The work's titles in other languages and the forms a reader may know it by: searched
+    # like the title (`Doctor Zhivago` finds «Доктор Живаго»). Optional in files.
+    RecordField("other_titles", "list", msg("Other titles"), marc="240/130 $a, 246 $a $b, 765 $t"),
 )
+LIST_FIELDS = tuple(f.name for f in FIELDS if f.kind == "list")
 FIELD_NAMES = tuple(f.name for f in FIELDS)
 BY_NAME = {f.name: f for f in FIELDS}
 
@@ -78,6 +82,7 @@ class Record:
     year: int | None = None
     isbn: str | None = None
     subjects: tuple[str, ...] = ()
+    other_titles: tuple[str, ...] = ()
 
     def changed(self, **values) -> Record:
         return replace(self, **values)
@@ -98,7 +103,7 @@ class Record:
         values = {}
         for f in fields(cls):
             value = row[f.name]
-            if f.name in ("authors", "translators", "subjects"):
+            if f.name in LIST_FIELDS:
                 value = tuple(json.loads(value) if value else ())
             values[f.name] = value
         return cls(**values)
@@ -247,6 +252,7 @@ CHECKS = {
     "publisher": check_publisher,
     "isbn": check_isbn,
     "subjects": check_list,
+    "other_titles": check_list,
 }
 
 

@@ -99,6 +99,16 @@ def set_names(conn: Connection, kind: str, code: str, names: dict[str, str]) -> 
 
 
 @cache
+def subject_variants() -> dict[str, tuple[str, ...]]:
+    """Subject key -> other names readers and cataloguers write it as (`Apsheron`,
+    `Абшерон`), besides its headings."""
+    return {
+        r["key"]: tuple(v.strip() for v in (r.get("variants") or "").split(";") if v.strip())
+        for r in _rows("subjects.csv")
+    }
+
+
+@cache
 def subjects() -> dict[str, dict[str, str]]:
     """Subject key -> its heading in each portal language (English where a language has
     no column)."""

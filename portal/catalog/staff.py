@@ -600,6 +600,7 @@ def import_counts(report) -> dict:
         "records_new",
         "records_updated",
         "records_unchanged",
+        "records_linked",
         "donations_new",
         "donations_corrected",
         "donations_unchanged",

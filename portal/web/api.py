@@ -65,6 +65,11 @@ def api_search(request: Request) -> JSONResponse:
             "suggestion": result.suggestion,
             "relaxed": result.relaxed,
             "partial": result.partial,
+            "retyped": (
+                {"typed": result.typed, "typed_on": result.layouts[0], "meant": result.layouts[1]}
+                if result.typed is not None
+                else None
+            ),
         }
     )
 

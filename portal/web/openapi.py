@@ -165,6 +165,23 @@ COMPONENTS = {
                 "type": "boolean",
                 "description": "no record had every word; records with some words are shown",
             },
+            "retyped": {
+                "description": "the query was read as typed on another keyboard layout: "
+                "`query` is what was searched, `typed` what arrived (send as_typed=1 to "
+                "search it as typed)",
+                "oneOf": [
+                    {"type": "null"},
+                    {
+                        "type": "object",
+                        "required": ["typed", "typed_on", "meant"],
+                        "properties": {
+                            "typed": {"type": "string"},
+                            "typed_on": {"type": "string", "description": "layout active"},
+                            "meant": {"type": "string", "description": "layout meant"},
+                        },
+                    },
+                ],
+            },
             "partial": {
                 "type": "boolean",
                 "description": "the search reached its work budget: the best matches found "
@@ -232,6 +249,11 @@ SEARCH_PARAMETERS = [
     _query("year_from", "first year", {"type": "integer", "minimum": 0, "maximum": 9999}),
     _query("year_to", "last year", {"type": "integer", "minimum": 0, "maximum": 9999}),
     _query("sort", "order of results", {"type": "string", "enum": list(SORTS)}),
+    _query(
+        "as_typed",
+        "1: never read q as typed on another keyboard layout",
+        {"type": "string", "enum": ["0", "1"]},
+    ),
     _query("page", "page number", {"type": "integer", "minimum": 1, "maximum": limits.MAX_PAGE}),
     _query(
         "per_page",

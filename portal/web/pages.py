@@ -12,6 +12,7 @@ from starlette.routing import Route
 from index import SearchRequest
 from portal import i18n_tools, limits
 from portal.catalog import harvest
+from portal.catalog.catalog import other_titles
 from portal.errors import NotFound, msg
 from portal.web import citations, mapviews, structured
 from portal.web.charts import bar_chart
@@ -76,6 +77,15 @@ def search_page(request: Request) -> Response:
             "feed_url": url_path(
                 request, "search_feed", lang=lang, query=[(k, v) for k, v in query if k != "page"]
             ),
+            "as_typed_url": url_path(
+                request,
+                "search",
+                lang=lang,
+                query=[
+                    *[(k, v) for k, v in query if k not in ("page", "as_typed")],
+                    ("as_typed", "1"),
+                ],
+            ),
             "exports": {
                 fmt: url_path(
                     request, "search_export", format=fmt, query=[*query, ("ui_lang", lang)]
@@ -114,6 +124,7 @@ def record_page(request: Request) -> Response:
         lang,
         {
             "record": shown,
+            "other_titles": other_titles(record),
             "editions": others,
             "citation": citations.formatted(record, lang, page_translator(request, lang)),
             "exports": {

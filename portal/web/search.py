@@ -47,6 +47,7 @@ def search_request(params: QueryParams, lang: str, default_per_page: int = 20) -
         locale=lang,
         page=_int(params, "page", 1, 1, limits.MAX_PAGE),
         per_page=_int(params, "per_page", default_per_page, 1, limits.MAX_PER_PAGE),
+        as_typed=params.get("as_typed", "") not in ("", "0"),
     )
 
 

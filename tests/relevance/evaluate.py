@@ -45,7 +45,15 @@ class Scores:
     mrr: float = 0.0
 
     def add(self, ranked: list[str], relevant: set[str]) -> None:
+        """A judged query with relevant records succeeds at the rank of the first one; one
+        with none (junk: its content words match nothing) succeeds only with no result."""
         self.count += 1
+        if not relevant:
+            success = not ranked
+            self.at1 += success
+            self.at5 += success
+            self.mrr += success
+            return
         rank = next((i + 1 for i, rid in enumerate(ranked[:CUTOFF]) if rid in relevant), None)
         if rank:
             self.at1 += rank == 1
@@ -117,7 +125,8 @@ def failures(rank, judged: list[Judged], k: int = 5) -> list[tuple[Judged, list[
     out = []
     for item in judged:
         ranked = rank(item.query)
-        if not set(ranked[:k]) & item.relevant:
+        missed = bool(ranked) if not item.relevant else not set(ranked[:k]) & item.relevant
+        if missed:
             out.append((item, ranked[:k]))
     return out
 
