@@ -238,7 +238,9 @@ class ParsedQuery:
                     wq.NumericRange("year", y, y, boost=W_YEAR)
                     for y in sorted({w.year() for w in self.words if w not in content} - {None})
                 ]
-                word_queries = [w.to_query() for w in content]
+                # Relaxed, a word counts only as typed (or stemmed, or in another script):
+                # a record that is merely a typo away from one word is not "some words".
+                word_queries = [w.to_query(fuzzy=require_all) for w in content]
                 combined = wq.And(word_queries) if require_all else wq.Or(word_queries)
                 if optional:
                     combined = wq.AndMaybe(combined, wq.Or(optional))

@@ -348,7 +348,9 @@ def search(
         word.expand_typos(lexicon)
     ranked, total, page, per_page, matched = _run(ev, request, parsed, True)
     retyping = None
-    if not total and not request.as_typed and not ev.budget.exhausted:
+    # Not only when nothing was found: a word typed on the wrong layout may be a typo away
+    # from some real word. `choose` reads the text anew only if no word of it is known.
+    if parsed.words and not request.as_typed and not ev.budget.exhausted:
         retyping = layouts.choose(parsed.text, lambda w: _known(lexicon, w), words)
         if retyping is not None:
             retyped = ParsedQuery.parse(retyping.text, vocabularies)

@@ -28,7 +28,7 @@ from index import SearchIndex
 from index.store import REBUILD
 from index.vocabulary import Vocabulary, language_labels
 from portal import languages
-from portal.catalog import feed, models, works
+from portal.catalog import feed, harvest, models, works
 from portal.catalog.audit import record_action
 from portal.catalog.csvformat import (
     CatalogFileError,
@@ -559,6 +559,10 @@ class Catalog:
                     select(func.count(func.distinct(r.c.language)))
                 ).scalar_one(),
             }
+
+    def copies_by_library(self) -> dict[str, int]:
+        """Library code -> copies on its shelves now (library pages show it on every view)."""
+        return self._per_change("copies by library", lambda: harvest.copies_by_library(self.engine))
 
     def campaign_figures(self) -> dict[str, list[tuple[str, int]]]:
         """Donated copies by month, donor, language and library (donations and their

@@ -11,7 +11,6 @@ from starlette.routing import Route
 
 from index import SearchRequest
 from portal import i18n_tools, limits
-from portal.catalog import harvest
 from portal.catalog.catalog import other_titles
 from portal.errors import NotFound, msg
 from portal.web import citations, mapviews, structured
@@ -143,7 +142,7 @@ def libraries_page(request: Request) -> Response:
     presenter = Presenter(catalog, lang)
     browse = catalog.index.search(SearchRequest(per_page=1))
     counts = {f.value: f.count for f in browse.facets.get("library", [])}
-    copies = harvest.copies_by_library(catalog.engine)
+    copies = catalog.copies_by_library()
     return render(
         request,
         "libraries.html",
@@ -169,7 +168,7 @@ def library_page(request: Request) -> Response:
     base = url_path(request, "library", lang=lang, code=code)
     shown = presenter.library(code)
     titles = catalog.index.search(SearchRequest(per_page=1, filters={"library": [code]})).total
-    copies = harvest.copies_by_library(catalog.engine).get(code, 0)
+    copies = catalog.copies_by_library().get(code, 0)
     return render(
         request,
         "library.html",
