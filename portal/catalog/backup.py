@@ -56,6 +56,7 @@ def restore(engine: Engine, source: Path) -> list[dict]:
         prior = feed.head(conn)
     if engine.dialect.name == "postgresql":
         accounts = _check_dump(source)
+        _drop_unexpected_code(engine)
         _run(
             [
                 "pg_restore",
@@ -242,7 +243,11 @@ PG_EXTRAS = {
     ("TRIGGER", "audit_log audit_log_append_only"),
     ("TRIGGER", "audit_log audit_log_no_truncate"),
 }
-PG_CHECKED_KINDS = ("TABLE", "FUNCTION", "TRIGGER", "VIEW", "RULE", "POLICY", "PROCEDURE")
+PG_CHECKED_KINDS = (
+    *("TABLE", "FUNCTION", "TRIGGER", "EVENT TRIGGER", "VIEW", "MATERIALIZED VIEW", "RULE"),
+    *("POLICY", "PROCEDURE"),
+)
+PG_DATA_ENTRIES = ("TABLE DATA", "SEQUENCE SET", "BLOB", "BLOBS")  # rows, not schema objects
 
 
 def _check_dump(source: Path) -> list[dict]:
@@ -261,6 +266,8 @@ def _check_dump(source: Path) -> list[dict]:
         # "215; 1259 16390 TABLE public records postgres"
         words = line.split(";", 1)[1].split()
         kind_and_rest = words[2:]
+        if any(" ".join(kind_and_rest).startswith(data + " ") for data in PG_DATA_ENTRIES):
+            continue
         for kind in PG_CHECKED_KINDS:
             if " ".join(kind_and_rest).startswith(kind + " "):
                 rest = kind_and_rest[len(kind.split()) :]
@@ -277,6 +284,55 @@ def _check_dump(source: Path) -> list[dict]:
         )
         raise BackupError(f"{source}: not a backup of this catalog's schema ({shown})")
     return _dump_accounts(source)
+
+
+# The live database's code objects, as (kind, table or "", name, arguments) rows: a restore
+# (`pg_restore --clean`) replaces only what the dump holds, so a trigger planted in the
+# database would outlive it.
+_LIVE_CODE = """
+SELECT 'ROUTINE', '', p.proname, pg_get_function_identity_arguments(p.oid)
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'
+UNION ALL
+SELECT 'TRIGGER', c.relname, t.tgname, ''
+  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = 'public' AND NOT t.tgisinternal
+UNION ALL
+SELECT CASE c.relkind WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'VIEW' END, '', c.relname, ''
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = 'public' AND c.relkind IN ('v', 'm')
+UNION ALL
+SELECT 'RULE', tablename, rulename, '' FROM pg_rules WHERE schemaname = 'public'
+UNION ALL
+SELECT 'POLICY', tablename, policyname, '' FROM pg_policies WHERE schemaname = 'public'
+"""
+_EXPECTED_CODE = {
+    ("ROUTINE", "", "audit_log_append_only", ""),
+    ("TRIGGER", "audit_log", "audit_log_append_only", ""),
+    ("TRIGGER", "audit_log", "audit_log_no_truncate", ""),
+}
+
+
+def _drop_unexpected_code(engine: Engine) -> list[str]:
+    """Drop every function, trigger, view, rule and policy of the live catalog that no
+    migration made (in one transaction); returns what was dropped."""
+    dropped = []
+    with engine.begin() as conn:
+        for kind, table, name, arguments in conn.exec_driver_sql(_LIVE_CODE).all():
+            if (kind, table, name, arguments) in _EXPECTED_CODE:
+                continue
+            target = f"public.{_quoted(name)}"
+            if kind == "ROUTINE":
+                target += f"({arguments})"  # as pg_get_function_identity_arguments wrote it
+            elif table:
+                target = f"{_quoted(name)} ON public.{_quoted(table)}"
+            conn.exec_driver_sql(f"DROP {kind} IF EXISTS {target} CASCADE")
+            dropped.append(f"{kind.lower()} {name}")
+    return dropped
+
+
+def _quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _dump_accounts(source: Path) -> list[dict]:

@@ -22,6 +22,7 @@ from datetime import date, timedelta
 
 import pytest
 import uvicorn
+from databases import BACKEND
 from servers import ROOT, serving
 from sqlalchemy import select, update
 from staffing import PASSWORD, RECORD, client_for, holding_form, token_of, version_of
@@ -346,6 +347,39 @@ def test_restore_refuses_an_edited_schema(sqlite_backup, edit):
         restore(catalog.engine, target)
 
 
+@pytest.mark.skipif(BACKEND != "postgresql", reason="a pg_dump archive needs the PostgreSQL run")
+def test_restore_refuses_a_dump_with_code_it_does_not_expect(fresh_demo, tmp_path):
+    good = tmp_path / "good.dump"
+    backup(fresh_demo.engine, good)
+    with fresh_demo.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE FUNCTION spy() RETURNS trigger LANGUAGE plpgsql AS "
+            "'BEGIN DELETE FROM audit_log; RETURN NEW; END'"
+        )
+        conn.exec_driver_sql(
+            "CREATE TRIGGER spy AFTER INSERT ON users FOR EACH ROW EXECUTE FUNCTION spy()"
+        )
+        conn.exec_driver_sql("CREATE VIEW peek AS SELECT name, password_hash FROM users")
+        conn.exec_driver_sql("CREATE RULE hush AS ON DELETE TO audit_log DO INSTEAD NOTHING")
+        conn.exec_driver_sql("CREATE POLICY open_all ON users USING (true)")
+    edited = tmp_path / "edited.dump"
+    backup(fresh_demo.engine, edited)
+    with pytest.raises(BackupError, match="unexpected FUNCTION spy"):
+        restore(fresh_demo.engine, edited)
+    restore(fresh_demo.engine, good)  # the good one restores, and what was planted is gone
+    with fresh_demo.engine.connect() as conn:
+        for probe in (
+            "SELECT count(*) FROM pg_proc WHERE proname = 'spy'",
+            "SELECT count(*) FROM pg_trigger WHERE tgname = 'spy'",
+            "SELECT count(*) FROM pg_views WHERE viewname = 'peek'",
+            "SELECT count(*) FROM pg_rules WHERE rulename = 'hush'",
+            "SELECT count(*) FROM pg_policies WHERE policyname = 'open_all'",
+        ):
+            assert conn.exec_driver_sql(probe).scalar_one() == 0, probe
+        kept = "SELECT count(*) FROM pg_trigger WHERE tgname = 'audit_log_append_only'"
+        assert conn.exec_driver_sql(kept).scalar_one() == 1
+
+
 def test_restore_reports_the_accounts_it_brings_back(sqlite_backup):
     catalog, target = sqlite_backup
     intruder = accounts._hasher.hash("anything at all, really")
@@ -408,7 +442,9 @@ def test_control_characters_never_reach_a_record_or_a_feed(staff_app, fresh_demo
     )
     assert answer.status_code == 303
     assert record_row(fresh_demo)["title"] == "Kökserek"
-    set_titles(fresh_demo, {"kk-0004": "Old\x00data\x0b from before"})  # written long ago
+    # Written long ago (PostgreSQL cannot store NUL at all; SQLite can).
+    old = "Old\x00data\x0b from before" if BACKEND == "sqlite" else "Old\x01data\x0b from before"
+    set_titles(fresh_demo, {"kk-0004": old})
     reader = TestClient(staff_app)
     for url in ("/en/feed.atom", "/en/libraries/SHU/feed.atom", "/en/search.atom?q=data"):
         answer = reader.get(url)
