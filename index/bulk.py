@@ -19,6 +19,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -37,7 +38,9 @@ from index.segment_writer import write_bulk_segment
 
 BATCH_RECORDS = 2_000
 MIN_RECORDS_PER_SEGMENT = 20_000  # fewer, and one segment is written (in one process)
-_builders: dict[tuple[str, ...], SegmentBuilder] = {}  # one per set of sort locales
+# One builder per set of sort locales, and per thread: a builder collects one batch at a
+# time, and threads of one process (a web worker's writers) analyze at the same time.
+_local = threading.local()
 
 
 class BulkWriteFailed(OSError):
@@ -78,9 +81,10 @@ def _start_worker(parent: int) -> None:
 def analyze(records: list[dict], sort_locales: tuple[str, ...] = SORT_LOCALES) -> Batch:
     """Records -> an analyzed batch (in a worker process, or in the caller)."""
     with gc_paused():
-        builder = _builders.get(sort_locales)
+        builders = _local.__dict__.setdefault("builders", {})
+        builder = builders.get(sort_locales)
         if builder is None:
-            builder = _builders[sort_locales] = SegmentBuilder(build_schema(sort_locales))
+            builder = builders[sort_locales] = SegmentBuilder(build_schema(sort_locales))
         for record in records:
             builder.add(to_document(record, sort_locales))
         return builder.batch()

@@ -378,6 +378,12 @@ class SearchIndex:
         with self.searching() as searcher:
             return {f["id"]: f.get("fingerprint", "") for f in searcher.all_stored_fields()}
 
+    def __enter__(self) -> SearchIndex:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
     def close(self) -> None:
         with self._lock:
             if self._searcher is not None:

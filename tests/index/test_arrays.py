@@ -63,7 +63,7 @@ def test_long_posting_lists_span_several_blocks(empty_catalog):
         for n in range(700)
     ]
     empty_catalog.index.update(records)
-    with SearchIndex(empty_catalog.index.path).searching() as searcher:
+    with SearchIndex(empty_catalog.index.path) as index, index.searching() as searcher:
         reader = searcher.leaf_searchers()[0][0].reader()
         for word in ("kitab", "kalin", "nazik"):
             btext = word.encode()

@@ -197,7 +197,7 @@ def test_a_prefix_with_very_many_completions_keeps_the_most_frequent(empty_catal
     monkeypatch.setattr("index.evaluate.MAX_PREFIX_TERMS", 2)
     titles = ["Kitab"] * 5 + ["Kimya"] * 3 + ["Kino"] * 2 + ["Kilim"]
     empty_catalog.index.update([{"id": f"r{n}", "title": t} for n, t in enumerate(titles)])
-    with SearchIndex(empty_catalog.index.path).searching() as searcher:
+    with SearchIndex(empty_catalog.index.path) as index, index.searching() as searcher:
         ev = Evaluator(searcher, ArrayCache())
         scored = ev.evaluate(wq.Prefix("title_key", "ki"))
         found = {searcher.stored_fields(int(d))["title"] for d in scored.docs}

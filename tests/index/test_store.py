@@ -61,7 +61,8 @@ def test_writers_take_turns(fresh_demo):
 
     def write(n):
         try:
-            SearchIndex(fresh_demo.index.path).update([{**doc, "id": f"w-{n}"}])
+            with SearchIndex(fresh_demo.index.path) as index:
+                index.update([{**doc, "id": f"w-{n}"}])
         except Exception as error:  # noqa: BLE001 - the test reports any failure
             errors.append(error)
 
@@ -71,7 +72,8 @@ def test_writers_take_turns(fresh_demo):
     for t in threads:
         t.join()
     assert not errors
-    ids = SearchIndex(fresh_demo.index.path).stored_ids()
+    with SearchIndex(fresh_demo.index.path) as index:
+        ids = index.stored_ids()
     assert {f"w-{n}" for n in range(4)} <= ids
 
 
